@@ -1,0 +1,58 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// The CPU kernels are compiled once per instruction-set level; the dispatcher in AccelBenchKernels
+// picks one at run time (cpuid), so the binary never executes an instruction the CPU lacks.
+// A default SwiftPM release build targets baseline x86-64 (SSE2), which turns SIMD FMAs into
+// per-lane library calls: the CPU target must be set per kernel module.
+let avx512Flags: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "skylake-avx512"])]
+let avx2Flags: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"])]
+
+let package = Package(
+    name: "accelbench",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "accelbench", targets: ["accelbench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // Public modules
+        .target(name: "AccelBenchCore"),
+        .target(name: "AccelBenchTopology", dependencies: ["CHwloc", "AccelBenchCore"]),
+        .target(
+            name: "AccelBenchKernels",
+            dependencies: ["AccelBenchCore", "KernelsAVX512", "KernelsAVX2", "KernelsPortable", "CKernels"]),
+        .target(
+            name: "AccelBenchCPU",
+            dependencies: ["AccelBenchCore", "AccelBenchKernels", "AccelBenchTopology", "COpenBLAS", "CKernels"]),
+        .target(
+            name: "AccelBenchCLI",
+            dependencies: [
+                "AccelBenchCore", "AccelBenchTopology", "AccelBenchCPU",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .executableTarget(name: "accelbench", dependencies: ["AccelBenchCLI"]),
+
+        // Implementation: per-ISA Swift kernel modules (no dependencies, raw pointers in and out)
+        .target(name: "KernelsAVX512", swiftSettings: avx512Flags),
+        .target(name: "KernelsAVX2", swiftSettings: avx2Flags),
+        .target(name: "KernelsPortable"),
+        // C kernels: bf16 (vdpbf16ps cannot be expressed in Swift), STREAM, clock and FMA probes
+        .target(
+            name: "CKernels", path: "kernels/cpu",
+            cSettings: [.unsafeFlags(["-O3"])]),
+
+        // System libraries through pkg-config
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CHwloc", pkgConfig: "hwloc", providers: [.apt(["libhwloc-dev"])]),
+
+        // Tests
+        .testTarget(name: "AccelBenchCoreTests", dependencies: ["AccelBenchCore"]),
+        .testTarget(name: "AccelBenchTopologyTests", dependencies: ["AccelBenchTopology"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "AccelBenchKernelsTests", dependencies: ["AccelBenchKernels", "AccelBenchCore", "CKernels"]),
+        .testTarget(name: "AccelBenchCPUTests", dependencies: ["AccelBenchCPU", "AccelBenchCore"]),
+        .testTarget(name: "AccelBenchCLITests", dependencies: ["AccelBenchCLI", "AccelBenchCore"]),
+    ]
+)

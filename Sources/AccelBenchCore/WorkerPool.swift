@@ -1,0 +1,109 @@
+import Foundation
+
+/// A fixed set of worker threads that run one parallel job at a time.
+///
+/// Kernels are timed many times per case, so threads are created once per case (not per call), and
+/// each worker can be bound to a CPU when it starts (`onStart`, e.g. an hwloc binding supplied by the
+/// caller: this module has no C dependencies). `run` blocks until every worker has finished the job.
+public final class WorkerPool: Sendable {
+    public let threadCount: Int
+    private let state: State
+
+    /// - Parameters:
+    ///   - threadCount: number of workers, >= 1.
+    ///   - onStart: called once on each worker thread, with its index, before it takes any job.
+    public init(threadCount: Int, onStart: @escaping @Sendable (Int) -> Void = { _ in }) {
+        precondition(threadCount >= 1, "WorkerPool needs at least one thread")
+        self.threadCount = threadCount
+        self.state = State()
+        for index in 0..<threadCount {
+            let state = self.state
+            let thread = Thread {
+                onStart(index)
+                state.workerLoop(index: index)
+            }
+            thread.stackSize = 8 << 20
+            thread.name = "accelbench-worker-\(index)"
+            thread.start()
+        }
+    }
+
+    deinit {
+        state.shutdown()
+    }
+
+    /// Runs `body(workerIndex)` once on every worker and returns when all have returned.
+    public func run(_ body: (Int) -> Void) {
+        withoutActuallyEscaping(body) { escapable in
+            state.dispatch(Job(body: escapable), workers: threadCount)
+        }
+    }
+
+    /// Splits `0..<count` into `threadCount` contiguous chunks (sizes differ by at most one) and runs
+    /// `body(range)` for each non-empty chunk on its own worker.
+    public func forEachChunk(of count: Int, _ body: (Range<Int>) -> Void) {
+        let workers = threadCount
+        run { index in
+            let range = WorkerPool.chunk(index, of: workers, count: count)
+            if !range.isEmpty { body(range) }
+        }
+    }
+
+    /// The `index`-th of `parts` contiguous chunks of `0..<count`.
+    public static func chunk(_ index: Int, of parts: Int, count: Int) -> Range<Int> {
+        let base = count / parts, extra = count % parts
+        let start = index * base + min(index, extra)
+        return start..<(start + base + (index < extra ? 1 : 0))
+    }
+
+    /// The job body crosses threads; `run` does not return before every worker is done with it.
+    private struct Job: @unchecked Sendable {
+        let body: (Int) -> Void
+    }
+
+    private final class State: @unchecked Sendable {
+        // Invariant: every field below is read and written only while `condition` is locked.
+        private let condition = NSCondition()
+        private var job: Job?
+        private var generation = 0
+        private var remaining = 0
+        private var stopping = false
+
+        func dispatch(_ job: Job, workers: Int) {
+            condition.lock()
+            self.job = job
+            remaining = workers
+            generation &+= 1
+            condition.broadcast()
+            while remaining > 0 { condition.wait() }
+            self.job = nil
+            condition.unlock()
+        }
+
+        func workerLoop(index: Int) {
+            var seen = 0
+            while true {
+                condition.lock()
+                while generation == seen && !stopping { condition.wait() }
+                if stopping { condition.unlock(); return }
+                seen = generation
+                let current = job!
+                condition.unlock()
+
+                current.body(index)
+
+                condition.lock()
+                remaining -= 1
+                if remaining == 0 { condition.broadcast() }
+                condition.unlock()
+            }
+        }
+
+        func shutdown() {
+            condition.lock()
+            stopping = true
+            condition.broadcast()
+            condition.unlock()
+        }
+    }
+}

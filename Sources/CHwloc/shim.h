@@ -1,0 +1,4 @@
+#ifndef ACCELBENCH_CHWLOC_SHIM_H
+#define ACCELBENCH_CHWLOC_SHIM_H
+#include <hwloc.h>
+#endif
