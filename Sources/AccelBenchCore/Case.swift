@@ -1,0 +1,109 @@
+/// One measurement to make: a workload at a shape and dtype, on a backend, with a thread count.
+public struct CaseSpec: Hashable, Codable, Sendable, CustomStringConvertible {
+    public var workload: Workload
+    public var backend: String
+    public var dtype: DType
+    public var shape: Shape
+    public var threads: Int
+
+    public init(workload: Workload, backend: String, dtype: DType, shape: Shape, threads: Int) {
+        self.workload = workload
+        self.backend = backend
+        self.dtype = dtype
+        self.shape = shape
+        self.threads = threads
+    }
+
+    public var description: String {
+        "\(workload.rawValue) \(backend) \(dtype.rawValue) \(shape) \(threads)T"
+    }
+
+    /// The case without its backend: results of different backends with the same comparison key did
+    /// the same work and are compared side by side.
+    public var comparisonKey: String {
+        "\(workload.rawValue)|\(dtype.rawValue)|\(shape)|\(threads)"
+    }
+}
+
+/// An implementation of one or more workloads: our own kernels, a library, a device.
+public protocol Backend: Sendable {
+    var name: String { get }
+    var summary: String { get }
+    /// Workloads and dtypes it implements at all (on some machine).
+    var capabilities: [Workload: [DType]] { get }
+    /// Why this backend cannot run the case here (missing ISA, shape too large for a reference...), or nil.
+    func unsupportedReason(_ spec: CaseSpec) -> String?
+    /// Allocates and fills the case's buffers and everything the timed call needs. Not timed.
+    func prepare(_ spec: CaseSpec, context: CaseContext) throws -> any PreparedCase
+    /// Called after the last timed call of a case of this backend, before another backend runs:
+    /// the place to let a library's worker threads go idle so they don't slow the next kernel.
+    func endPhase()
+}
+
+extension Backend {
+    public func endPhase() {}
+}
+
+/// What a backend gets to prepare a case.
+public struct CaseContext: Sendable {
+    /// Workers bound to CPUs, `spec.threads` of them.
+    public let pool: WorkerPool
+    /// Seed for the case's random inputs.
+    public let seed: UInt64
+    /// Elements of output the correctness check samples (all of them when the output is smaller).
+    public let checkSamples: Int
+
+    public init(pool: WorkerPool, seed: UInt64, checkSamples: Int = 4096) {
+        self.pool = pool
+        self.seed = seed
+        self.checkSamples = checkSamples
+    }
+}
+
+/// A case ready to time. Implementations own their buffers.
+public protocol PreparedCase: AnyObject {
+    /// Names the code that runs: ISA, tile, library core (e.g. "swift-simd avx512 12x32", "OpenBLAS Haswell").
+    var kernelPath: String { get }
+    /// Fills every output with NaN, so elements a kernel fails to write cannot pass the check.
+    func poisonOutputs()
+    /// One call of the kernel under test: the timed region.
+    func run()
+    /// Compares the outputs of the last call with the float64 reference.
+    func check() -> CorrectnessCheck
+    /// Called outside the timed region before each sample (e.g. rotates input buffers); default none.
+    func beforeSample()
+}
+
+extension PreparedCase {
+    public func beforeSample() {}
+}
+
+/// The outcome of comparing a kernel's output with its float64 reference.
+public struct CorrectnessCheck: Codable, Sendable, Equatable {
+    /// The error measure, e.g. "max_rel_err" (|c - ref| / sum_k |a_ik·b_kj| over sampled elements).
+    public var metric: String
+    public var value: Double
+    /// The named tolerance the value is held to, e.g. "fp32-accumulate 16·u·√K".
+    public var toleranceName: String
+    public var tolerance: Double
+    /// Elements compared with the reference, and elements that were NaN or infinite.
+    public var elementsChecked: Int
+    public var nonFinite: Int
+    public var passed: Bool { nonFinite == 0 && value <= tolerance && value.isFinite }
+
+    public init(metric: String, value: Double, toleranceName: String, tolerance: Double, elementsChecked: Int, nonFinite: Int) {
+        self.metric = metric
+        self.value = value
+        self.toleranceName = toleranceName
+        self.tolerance = tolerance
+        self.elementsChecked = elementsChecked
+        self.nonFinite = nonFinite
+    }
+
+    public var explanation: String {
+        if nonFinite > 0 {
+            return "\(nonFinite) of \(elementsChecked) checked outputs are NaN/Inf (unwritten or overflowed)"
+        }
+        return "\(metric) = \(value) vs tolerance \(toleranceName) = \(tolerance)"
+    }
+}

@@ -1,0 +1,44 @@
+/// What one case produced. A failed or skipped case is data, not an exception: the suite goes on.
+public struct CaseResult: Codable, Sendable {
+    public enum Status: String, Codable, Sendable {
+        /// Measured, and the output matched the reference.
+        case passed
+        /// The output did not match the reference, or the case failed while running: no speed is reported.
+        case failed
+        /// The backend cannot run this case here (reason given).
+        case skipped
+    }
+
+    public var spec: CaseSpec
+    public var status: Status
+    /// Why it failed or was skipped.
+    public var reason: String?
+    public var kernelPath: String?
+    public var work: Work
+    public var unit: ThroughputUnit
+    /// Throughput per sample in `unit` (median, p5, p95...). Only for passed cases.
+    public var throughput: Summary?
+    /// Seconds per call. Only for passed cases.
+    public var seconds: Summary?
+    public var measurement: Measurement?
+    public var correctness: CorrectnessCheck?
+    /// median / the ceiling named in `peak`, 0...1 (can exceed 1 when a ceiling was measured low).
+    public var peakFraction: Double?
+    public var peak: Peak?
+
+    public var medianThroughput: Double? { throughput?.median }
+}
+
+/// A ceiling a result is judged against.
+public struct Peak: Codable, Sendable, Equatable {
+    public var value: Double
+    public var unit: ThroughputUnit
+    /// What it is, e.g. "measured fp32 FMA ceiling, 2 cores".
+    public var label: String
+
+    public init(value: Double, unit: ThroughputUnit, label: String) {
+        self.value = value
+        self.unit = unit
+        self.label = label
+    }
+}

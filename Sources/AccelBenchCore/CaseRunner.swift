@@ -1,0 +1,67 @@
+/// Runs one case through the fixed sequence: prepare, poison, run, check, measure, check again.
+///
+/// Correctness is checked on the first call and again on the output of the last timed call, so a
+/// kernel that is only fast when it is wrong cannot report a speed.
+public struct CaseRunner: Sendable {
+    public let measurer: Measurer
+    public let seed: UInt64
+    /// The ceiling a case is judged against, if one is known.
+    public let peak: @Sendable (CaseSpec) -> Peak?
+
+    public init(measurer: Measurer, seed: UInt64 = 0x5EED, peak: @escaping @Sendable (CaseSpec) -> Peak? = { _ in nil }) {
+        self.measurer = measurer
+        self.seed = seed
+        self.peak = peak
+    }
+
+    public func run(_ spec: CaseSpec, on backend: any Backend, pool: WorkerPool) -> CaseResult {
+        let work = spec.workload.work(spec.shape, dtype: spec.dtype)
+        let unit = spec.workload.unit
+        var result = CaseResult(spec: spec, status: .skipped, work: work, unit: unit)
+        if let reason = backend.unsupportedReason(spec) {
+            result.reason = reason
+            return result
+        }
+        let prepared: any PreparedCase
+        do {
+            prepared = try backend.prepare(spec, context: CaseContext(pool: pool, seed: seed))
+        } catch {
+            result.status = .failed
+            result.reason = "prepare failed: \(error)"
+            return result
+        }
+        result.kernelPath = prepared.kernelPath
+
+        prepared.poisonOutputs()
+        prepared.run()
+        let first = prepared.check()
+        result.correctness = first
+        guard first.passed else {
+            result.status = .failed
+            result.reason = "incorrect output: \(first.explanation)"
+            backend.endPhase()
+            return result
+        }
+
+        prepared.poisonOutputs()
+        let measurement = measurer.measure(beforeSample: { prepared.beforeSample() }, { prepared.run() })
+        backend.endPhase()
+        let last = prepared.check()
+        result.correctness = last.value >= first.value ? last : first
+        guard last.passed else {
+            result.status = .failed
+            result.reason = "incorrect output after the timed calls: \(last.explanation)"
+            return result
+        }
+
+        result.status = .passed
+        result.measurement = measurement
+        result.seconds = measurement.summary
+        result.throughput = Summary(measurement.secondsPerCall.map { unit.value(work: work, seconds: $0) })
+        if let peak = peak(spec), peak.unit == unit, peak.value > 0, let median = result.throughput?.median {
+            result.peak = peak
+            result.peakFraction = median / peak.value
+        }
+        return result
+    }
+}

@@ -1,0 +1,147 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Where the measurement loop reads time. A parameter so the loop is tested with a fake clock.
+public protocol MeasurementClock: Sendable {
+    /// Monotonic time in seconds from an arbitrary origin.
+    func now() -> Double
+}
+
+/// CLOCK_MONOTONIC: not affected by wall-clock adjustments.
+public struct MonotonicClock: MeasurementClock {
+    public init() {}
+
+    public func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+    }
+}
+
+/// When the measurement loop stops taking samples.
+///
+/// It stops as soon as all three of `minSamples`, `minSeconds` and `maxNoise` hold (converged), or when
+/// `timeoutSeconds` of sampling have passed (the noise target was not met: the result says so), or
+/// after `maxSamples`.
+public struct StoppingRule: Codable, Sendable, Equatable {
+    /// At least this many samples (10 by default, the least a rank test between two runs can use).
+    public var minSamples: Int
+    /// At least this much sampling time, seconds.
+    public var minSeconds: Double
+    /// Relative noise target: the samples' robust CV (1.4826 x MAD / median) must be at most this.
+    public var maxNoise: Double
+    /// Sampling gives up waiting for `maxNoise` after this many seconds.
+    public var timeoutSeconds: Double
+    /// Hard cap on the number of samples.
+    public var maxSamples: Int
+    /// Warm-up time before the first sample (at least one call is always made), seconds.
+    public var warmupSeconds: Double
+    /// Calls are batched so that one sample lasts at least this long, seconds (keeps timer
+    /// resolution and call overhead out of the figures for short kernels).
+    public var minSampleSeconds: Double
+
+    public init(
+        minSamples: Int = 10, minSeconds: Double = 0.5, maxNoise: Double = 0.02,
+        timeoutSeconds: Double = 5, maxSamples: Int = 10_000, warmupSeconds: Double = 0.1,
+        minSampleSeconds: Double = 0.002
+    ) {
+        self.minSamples = minSamples
+        self.minSeconds = minSeconds
+        self.maxNoise = maxNoise
+        self.timeoutSeconds = timeoutSeconds
+        self.maxSamples = maxSamples
+        self.warmupSeconds = warmupSeconds
+        self.minSampleSeconds = minSampleSeconds
+    }
+
+    /// The rule of the `quick` suite: short timeouts so the whole suite stays within two minutes.
+    public static let quick = StoppingRule(minSamples: 10, minSeconds: 0.3, maxNoise: 0.03, timeoutSeconds: 2.5)
+    public static let standard = StoppingRule()
+    public static let full = StoppingRule(minSamples: 20, minSeconds: 1.0, maxNoise: 0.01, timeoutSeconds: 20)
+}
+
+/// Which rule ended the sampling.
+public enum StopReason: String, Codable, Sendable {
+    /// min samples, min time and the noise target all held.
+    case converged
+    /// The timeout passed before the noise target was met.
+    case timeout
+    /// The sample cap was reached before the noise target was met.
+    case maxSamples = "max_samples"
+}
+
+/// The timings of one case: seconds per call for each sample.
+public struct Measurement: Codable, Sendable, Equatable {
+    /// Seconds per call, one entry per sample (a sample times `callsPerSample` back-to-back calls).
+    public var secondsPerCall: [Double]
+    public var callsPerSample: Int
+    public var warmupCalls: Int
+    public var stopReason: StopReason
+    /// Wall time spent sampling (warm-up excluded), seconds.
+    public var samplingSeconds: Double
+    public var rule: StoppingRule
+
+    public var summary: Summary { Summary(secondsPerCall) }
+}
+
+/// The measurement loop: warm-up, then samples until the stopping rule holds.
+public struct Measurer: Sendable {
+    public let clock: any MeasurementClock
+    public let rule: StoppingRule
+
+    public init(clock: any MeasurementClock = MonotonicClock(), rule: StoppingRule) {
+        self.clock = clock
+        self.rule = rule
+    }
+
+    /// Times `body`, which performs one call of the kernel under test. `beforeSample` runs outside
+    /// the timed region before each sample (e.g. rotating input buffers).
+    public func measure(beforeSample: () -> Void = {}, _ body: () -> Void) -> Measurement {
+        // Warm-up: at least one call; the fastest warm-up call sizes the batch.
+        var warmupCalls = 0
+        var fastest = Double.infinity
+        let warmupStart = clock.now()
+        repeat {
+            let t0 = clock.now()
+            body()
+            let t1 = clock.now()
+            fastest = min(fastest, t1 - t0)
+            warmupCalls += 1
+        } while clock.now() - warmupStart < rule.warmupSeconds
+        let callsPerSample = Measurer.callsPerSample(fastestCall: fastest, minSampleSeconds: rule.minSampleSeconds)
+
+        var samples: [Double] = []
+        samples.reserveCapacity(min(rule.maxSamples, 1024))
+        let start = clock.now()
+        var stopReason = StopReason.maxSamples
+        while samples.count < rule.maxSamples {
+            beforeSample()
+            let t0 = clock.now()
+            for _ in 0..<callsPerSample { body() }
+            let t1 = clock.now()
+            samples.append((t1 - t0) / Double(callsPerSample))
+            let elapsed = t1 - start
+            if samples.count >= rule.minSamples && elapsed >= rule.minSeconds
+                && Summary(samples).robustCV <= rule.maxNoise
+            {
+                stopReason = .converged
+                break
+            }
+            if elapsed >= rule.timeoutSeconds {
+                stopReason = .timeout
+                break
+            }
+        }
+        return Measurement(
+            secondsPerCall: samples, callsPerSample: callsPerSample, warmupCalls: warmupCalls,
+            stopReason: stopReason, samplingSeconds: clock.now() - start, rule: rule)
+    }
+
+    static func callsPerSample(fastestCall: Double, minSampleSeconds: Double) -> Int {
+        guard fastestCall > 0, fastestCall < minSampleSeconds else { return 1 }
+        return min(1 << 20, Int((minSampleSeconds / fastestCall).rounded(.up)))
+    }
+}

@@ -1,0 +1,145 @@
+import Foundation
+
+/// Renders case results as a table, Markdown, or CSV. Pure functions of the results.
+public struct ResultsReport: Sendable {
+    public let results: [CaseResult]
+
+    /// The backend other results of the same case are compared with, by preference.
+    public static let baselinePreference = ["openblas", "swift-simd"]
+
+    /// The CSV columns scripts rely on come first, in this order; more follow.
+    public static let csvColumns = [
+        "workload", "backend", "dtype", "shape", "threads", "median", "unit", "p5", "p95", "cv",
+        "peak_fraction", "correct",
+        "status", "kernel_path", "n", "stop_reason", "robust_cv", "ratio", "ratio_baseline", "error_metric",
+        "error", "tolerance_name", "tolerance", "peak", "peak_label", "work_rule", "reason",
+    ]
+
+    public init(results: [CaseResult]) {
+        self.results = results
+    }
+
+    /// For each passed result that has a passed baseline with the same comparison key (and is not the
+    /// baseline itself): its median throughput divided by the baseline's.
+    public func ratios() -> [Int: (ratio: Double, baseline: String)] {
+        var groups: [String: [Int]] = [:]
+        for (i, r) in results.enumerated() where r.status == .passed {
+            groups[r.spec.comparisonKey, default: []].append(i)
+        }
+        var out: [Int: (Double, String)] = [:]
+        for indices in groups.values where indices.count > 1 {
+            let backends = indices.map { results[$0].spec.backend }
+            let baseline = ResultsReport.baselinePreference.first(where: backends.contains) ?? backends[0]
+            guard let b = indices.first(where: { results[$0].spec.backend == baseline }),
+                let base = results[b].medianThroughput, base > 0
+            else { continue }
+            for i in indices where i != b {
+                if let value = results[i].medianThroughput { out[i] = (value / base, baseline) }
+            }
+        }
+        return out
+    }
+
+    public func table() -> TextTable {
+        var table = TextTable(header: [
+            "workload", "backend", "dtype", "shape", "thr", "median", "p5-p95", "cv", "%peak", "vs", "correct",
+            "stop",
+        ])
+        let ratios = ratios()
+        for (i, r) in results.enumerated() {
+            let s = r.spec
+            var row = [s.workload.rawValue, s.backend, s.dtype.rawValue, s.shape.description, "\(s.threads)"]
+            switch r.status {
+            case .passed:
+                let t = r.throughput!
+                row += [
+                    "\(Format.number(t.median)) \(r.unit.rawValue)",
+                    "\(Format.number(t.p5))-\(Format.number(t.p95))",
+                    Format.percent(t.cv),
+                    r.peakFraction.map { Format.percent($0) } ?? "-",
+                    ratios[i].map { String(format: "%.2fx %@", $0.ratio, $0.baseline) } ?? "-",
+                    r.correctness.map { String(format: "ok %.1e", $0.value) } ?? "-",
+                    r.measurement?.stopReason.rawValue ?? "-",
+                ]
+            case .failed:
+                row += ["FAILED", "-", "-", "-", "-", "no", "-"]
+            case .skipped:
+                row += ["skipped", "-", "-", "-", "-", "-", "-"]
+            }
+            table.append(row)
+        }
+        return table
+    }
+
+    /// Reasons for failed and skipped cases, one line each, to print under the table.
+    public func notes() -> [String] {
+        results.compactMap { r in
+            guard r.status != .passed, let reason = r.reason else { return nil }
+            return "\(r.status.rawValue): \(r.spec): \(reason)"
+        }
+    }
+
+    public func csv() -> String {
+        var lines = [ResultsReport.csvColumns.joined(separator: ",")]
+        let ratios = ratios()
+        for (i, r) in results.enumerated() {
+            let s = r.spec
+            let t = r.throughput
+            let fields: [String] = [
+                s.workload.rawValue, s.backend, s.dtype.rawValue, s.shape.description, "\(s.threads)",
+                t.map { Format.plain($0.median) } ?? "", r.unit.rawValue,
+                t.map { Format.plain($0.p5) } ?? "", t.map { Format.plain($0.p95) } ?? "",
+                t.map { Format.plain($0.cv) } ?? "",
+                r.peakFraction.map(Format.plain) ?? "",
+                r.status == .skipped ? "" : (r.status == .passed ? "true" : "false"),
+                r.status.rawValue, r.kernelPath ?? "", t.map { "\($0.n)" } ?? "",
+                r.measurement?.stopReason.rawValue ?? "", t.map { Format.plain($0.robustCV) } ?? "",
+                ratios[i].map { Format.plain($0.ratio) } ?? "", ratios[i]?.baseline ?? "",
+                r.correctness?.metric ?? "", r.correctness.map { Format.plain($0.value) } ?? "",
+                r.correctness?.toleranceName ?? "", r.correctness.map { Format.plain($0.tolerance) } ?? "",
+                r.peak.map { Format.plain($0.value) } ?? "", r.peak?.label ?? "", r.work.rule, r.reason ?? "",
+            ]
+            lines.append(fields.map(Format.csvField).joined(separator: ","))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+/// Number formatting shared by the text formats.
+public enum Format {
+    /// Three significant digits for small numbers, one decimal above 100.
+    public static func number(_ value: Double) -> String {
+        guard value.isFinite else { return "\(value)" }
+        let magnitude = abs(value)
+        if magnitude >= 100 { return String(format: "%.1f", value) }
+        if magnitude >= 10 { return String(format: "%.2f", value) }
+        if magnitude >= 0.01 || magnitude == 0 { return String(format: "%.3f", value) }
+        return String(format: "%.3g", value)
+    }
+
+    /// A fraction printed as a percentage.
+    public static func percent(_ fraction: Double) -> String {
+        String(format: "%.1f%%", fraction * 100)
+    }
+
+    /// Round-trippable number for machine-readable outputs.
+    public static func plain(_ value: Double) -> String {
+        value.isFinite ? "\(value)" : ""
+    }
+
+    public static func bytes(_ value: Int) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+        var v = Double(value)
+        var i = 0
+        while v >= 1024 && i < units.count - 1 {
+            v /= 1024
+            i += 1
+        }
+        return i == 0 ? "\(value) B" : (v == v.rounded() ? String(format: "%.0f %@", v, units[i]) : String(format: "%.1f %@", v, units[i]))
+    }
+
+    public static func csvField(_ field: String) -> String {
+        guard field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) else { return field }
+        return "\"" + field.replacingAll("\"", with: "\"\"") + "\""
+    }
+}

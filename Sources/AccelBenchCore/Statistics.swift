@@ -1,0 +1,59 @@
+import Foundation
+
+/// Order statistics and spread of a set of samples (e.g. seconds per call, or GFLOPS per sample).
+public struct Summary: Codable, Sendable, Equatable {
+    public let n: Int
+    public let median: Double
+    public let mean: Double
+    public let min: Double
+    public let max: Double
+    public let p5: Double
+    public let p25: Double
+    public let p75: Double
+    public let p95: Double
+    /// Sample standard deviation (n - 1).
+    public let stddev: Double
+    /// Coefficient of variation, stddev / mean (0...; a fraction, not a percentage).
+    public let cv: Double
+    /// Robust relative spread: 1.4826 x median absolute deviation / median. Unlike `cv` it is not
+    /// inflated by the single slow outlier a shared machine produces now and then.
+    public let robustCV: Double
+
+    public var iqr: Double { p75 - p25 }
+
+    public init(_ samples: [Double]) {
+        precondition(!samples.isEmpty, "Summary of no samples")
+        let sorted = samples.sorted()
+        n = sorted.count
+        median = Summary.quantile(sorted, 0.5)
+        mean = sorted.reduce(0, +) / Double(n)
+        min = sorted.first!
+        max = sorted.last!
+        p5 = Summary.quantile(sorted, 0.05)
+        p25 = Summary.quantile(sorted, 0.25)
+        p75 = Summary.quantile(sorted, 0.75)
+        p95 = Summary.quantile(sorted, 0.95)
+        if n > 1 {
+            let m = mean
+            let variance = sorted.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(n - 1)
+            stddev = variance.squareRoot()
+        } else {
+            stddev = 0
+        }
+        cv = mean != 0 ? stddev / abs(mean) : 0
+        let center = median
+        let deviations = sorted.map { abs($0 - center) }.sorted()
+        let mad = Summary.quantile(deviations, 0.5)
+        robustCV = center != 0 ? 1.4826 * mad / abs(center) : 0
+    }
+
+    /// Linear interpolation between closest ranks (type 7, as numpy's default and R's default).
+    public static func quantile(_ sorted: [Double], _ q: Double) -> Double {
+        precondition(!sorted.isEmpty && (0...1).contains(q))
+        let position = q * Double(sorted.count - 1)
+        let lower = Int(position.rounded(.down))
+        let upper = Swift.min(lower + 1, sorted.count - 1)
+        let fraction = position - Double(lower)
+        return sorted[lower] + (sorted[upper] - sorted[lower]) * fraction
+    }
+}

@@ -1,0 +1,145 @@
+/// What a case computes. Each workload declares its shape syntax, its dtypes and the rule that turns a
+/// shape into work (FLOPs or bytes), so throughput is always "declared work / time".
+public enum Workload: String, CaseIterable, Codable, Sendable {
+    /// C = A x B, row-major. Work: 2·M·N·K FLOPs (no credit for fast algorithms).
+    case matmul
+    /// STREAM copy/scale/add/triad and a read-only stream over arrays of doubles. Work: the STREAM byte
+    /// rule (write-allocate traffic not counted).
+    case stream
+
+    public var summary: String {
+        switch self {
+        case .matmul: "C = A x B, row-major, shapes MxNxK; throughput in GFLOPS by the 2·M·N·K rule"
+        case .stream:
+            "STREAM copy/scale/add/triad and read-only stream on fp64 arrays, shapes KERNEL:ELEMENTS or ELEMENTS; GB/s by the STREAM byte rule"
+        }
+    }
+
+    public var dtypes: [DType] {
+        switch self {
+        case .matmul: [.fp32, .bf16]
+        case .stream: [.fp64]
+        }
+    }
+
+    public var defaultDType: DType {
+        switch self {
+        case .matmul: .fp32
+        case .stream: .fp64
+        }
+    }
+
+    public var unit: ThroughputUnit {
+        switch self {
+        case .matmul: .gflops
+        case .stream: .gbytesPerSecond
+        }
+    }
+
+    /// Parses a workload name, listing the valid ones when it is unknown.
+    public static func parse(_ text: String) throws -> Workload {
+        guard let workload = Workload(rawValue: text.lowercased()) else {
+            throw AccelBenchError(
+                .unknownWorkload,
+                "unknown workload '\(text)'; valid workloads: \(allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return workload
+    }
+
+    /// Parses a shape in this workload's syntax. A STREAM shape without a kernel name expands to all five
+    /// kernels.
+    public func parseShapes(_ text: String) throws -> [Shape] {
+        switch self {
+        case .matmul:
+            return [try Shape.parseMatmul(text)]
+        case .stream:
+            let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
+            if parts.count == 2 {
+                guard let kernel = StreamKernel(rawValue: parts[0].lowercased()) else {
+                    throw AccelBenchError(
+                        .invalidShape,
+                        "stream shape '\(text)': unknown kernel '\(parts[0])'; valid kernels: \(StreamKernel.allCases.map(\.rawValue).joined(separator: ", "))"
+                    )
+                }
+                return [.stream(kernel: kernel, elements: try Shape.parseCount(parts[1], context: "stream shape '\(text)'"))]
+            }
+            let elements = try Shape.parseCount(text, context: "stream shape '\(text)'")
+            return StreamKernel.allCases.map { .stream(kernel: $0, elements: elements) }
+        }
+    }
+
+    /// The declared work of one call.
+    public func work(_ shape: Shape, dtype: DType) -> Work {
+        switch shape {
+        case let .matmul(m, n, k):
+            return Work(amount: 2 * Double(m) * Double(n) * Double(k), kind: .flops, rule: "2·M·N·K")
+        case let .stream(kernel, elements):
+            return Work(
+                amount: Double(kernel.bytesPerElement) * Double(elements), kind: .bytes,
+                rule: "STREAM: \(kernel.bytesPerElement) B/element (\(kernel.formula))")
+        }
+    }
+
+    /// Bytes of the buffers a case of this shape allocates (inputs, outputs and the float64 data the
+    /// correctness check keeps), for refusing shapes that do not fit in free memory.
+    public func bufferBytes(_ shape: Shape, dtype: DType) -> Int {
+        switch shape {
+        case let .matmul(m, n, k):
+            let inputs = (m * k + k * n) * dtype.bytes
+            let inputsAsFloat = dtype == .fp32 ? 0 : (m * k + k * n) * 4
+            return inputs + inputsAsFloat + m * n * 4
+        case let .stream(kernel, elements):
+            return kernel.arrays * elements * 8
+        }
+    }
+}
+
+/// The STREAM kernels. Arrays are fp64; bytes per element follow the STREAM rule.
+public enum StreamKernel: String, CaseIterable, Codable, Sendable {
+    case copy, scale, add, triad, read
+
+    public var formula: String {
+        switch self {
+        case .copy: "c = a"
+        case .scale: "b = q·c"
+        case .add: "c = a + b"
+        case .triad: "a = b + q·c"
+        case .read: "sum += a (read-only)"
+        }
+    }
+
+    public var bytesPerElement: Int {
+        switch self {
+        case .copy, .scale: 16
+        case .add, .triad: 24
+        case .read: 8
+        }
+    }
+
+    /// Arrays the kernel touches.
+    public var arrays: Int {
+        switch self {
+        case .copy, .scale: 2
+        case .add, .triad: 3
+        case .read: 1
+        }
+    }
+}
+
+public enum ThroughputUnit: String, Codable, Sendable {
+    case gflops = "GFLOPS"
+    case gbytesPerSecond = "GB/s"
+
+    /// Throughput in this unit for `work` done in `seconds`.
+    public func value(work: Work, seconds: Double) -> Double {
+        work.amount / seconds / 1e9
+    }
+}
+
+/// The declared work of one kernel call and the rule it was counted by.
+public struct Work: Codable, Sendable, Equatable {
+    public enum Kind: String, Codable, Sendable { case flops, bytes }
+    public var amount: Double
+    public var kind: Kind
+    public var rule: String
+}
