@@ -50,7 +50,7 @@ public enum Shape: Hashable, Codable, Sendable, CustomStringConvertible {
         return value * scale
     }
 
-    static func formatCount(_ value: Int) -> String {
+    public static func formatCount(_ value: Int) -> String {
         for (suffix, power) in [("G", 30), ("M", 20), ("K", 10)] where value >= 1 << power && value % (1 << power) == 0 {
             return "\(value >> power)\(suffix)"
         }

@@ -87,10 +87,12 @@ public final class WorkerPool: Sendable {
                 while generation == seen && !stopping { condition.wait() }
                 if stopping { condition.unlock(); return }
                 seen = generation
-                let current = job!
+                var current = job
                 condition.unlock()
 
-                current.body(index)
+                current!.body(index)
+                // Drop the reference before reporting done: `run` lets the body go when all are done.
+                current = nil
 
                 condition.lock()
                 remaining -= 1

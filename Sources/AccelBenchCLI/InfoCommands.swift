@@ -1,0 +1,95 @@
+import AccelBenchCPU
+import AccelBenchCore
+import AccelBenchTopology
+import ArgumentParser
+import Foundation
+
+struct TopologyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "topology",
+        abstract: "Show the machine's topology (hwloc): packages, cores, threads, caches, NUMA, accelerators.")
+
+    enum Format: String, ExpressibleByArgument, CaseIterable { case table, json }
+
+    @Option(help: "table or json.")
+    var format: Format = .table
+
+    @Option(name: .customLong("xml"), help: ArgumentHelp("Describe the machine in an hwloc XML file instead of this one.", valueName: "file"))
+    var xmlFile: String?
+
+    func run() throws {
+        let topology: Topology
+        do {
+            topology = try xmlFile.map { try Topology.load(xmlFile: $0) } ?? Topology.detect()
+        } catch let error as TopologyError {
+            throw AccelBenchError(xmlFile == nil ? .library : .invalidArgument, error.description)
+        }
+        switch format {
+        case .table: print(topology.renderTable(), terminator: "")
+        case .json: print(try topology.renderJSON())
+        }
+    }
+}
+
+struct CeilingsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ceilings",
+        abstract: "Measure the machine's ceilings only: running clock, FMA and bf16 throughput, STREAM bandwidth.")
+
+    @Option(help: "table or json.")
+    var format: TopologyCommand.Format = .table
+
+    func run() throws {
+        let topology = try Topology.detect()
+        let cores = max(1, topology.physicalCoreCount)
+        let progress = Progress(enabled: isatty(2) == 1)
+        let session = try RunSession(topology: topology, cores: cores, progress: progress)
+        var probe = CeilingsProbe(
+            measurer: Measurer(rule: .quick), cores: cores, lastLevelCacheBytes: topology.lastLevelCacheBytes,
+            pool: session.pool)
+        probe.progress = { progress.say($0) }
+        let ceilings = probe.measure()
+        switch format {
+        case .table: print(ceilings.renderTable(), terminator: "")
+        case .json:
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(ceilings), as: UTF8.self))
+        }
+    }
+}
+
+struct ListCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list", abstract: "List what exists: workloads or backends.")
+
+    enum What: String, ExpressibleByArgument, CaseIterable { case workloads, backends, suites }
+
+    @Argument(help: "workloads, backends or suites.")
+    var what: What
+
+    func run() throws {
+        var table: TextTable
+        switch what {
+        case .workloads:
+            table = TextTable(header: ["workload", "dtypes", "description"])
+            for w in Workload.allCases {
+                table.append([w.rawValue, w.dtypes.map(\.rawValue).joined(separator: ","), w.summary])
+            }
+        case .backends:
+            table = TextTable(header: ["backend", "workloads", "description"])
+            for b in CPUBackends.all() {
+                let caps = b.capabilities.sorted { $0.key.rawValue < $1.key.rawValue }
+                    .map { "\($0.key.rawValue)(\($0.value.map(\.rawValue).joined(separator: ",")))" }.joined(separator: " ")
+                table.append([b.name, caps, b.summary])
+            }
+        case .suites:
+            table = TextTable(header: ["suite", "cases"])
+            for s in Suite.allCases {
+                let text = s.entries.map { "\($0.workload.rawValue) \($0.dtype.rawValue) [\($0.backends.joined(separator: ","))] \($0.shapes.joined(separator: " "))" }
+                table.append([s.rawValue, text.joined(separator: "; ")])
+            }
+        }
+        print(table.render(), terminator: "")
+    }
+}

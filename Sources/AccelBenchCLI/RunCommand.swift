@@ -1,0 +1,229 @@
+import AccelBenchCPU
+import AccelBenchCore
+import AccelBenchKernels
+import AccelBenchTopology
+import ArgumentParser
+import Foundation
+
+extension Suite: ExpressibleByArgument {}
+extension CPUISA: ExpressibleByArgument {}
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Measure the machine's ceilings, then run a suite or the selected cases.",
+        discussion: """
+            Without --workload/--backend/--shape/--dtype the suite decides what runs (default: quick, \
+            about two minutes here). Lists may be comma-separated or repeated. Every case's output is \
+            checked against a float64 reference; a wrong result is reported as failed, never with a speed. \
+            The JSON result file is always written: to --output, or under results/.
+            """)
+
+    @Option(help: "Suite: quick, standard or full.")
+    var suite: Suite = .quick
+
+    @Option(name: .long, help: ArgumentHelp("Workloads (matmul, stream).", valueName: "list"))
+    var workload: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Backends (swift-simd, openblas, bf16, reference, c).", valueName: "list"))
+    var backend: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Shape, repeatable: MxNxK for matmul; ELEMENTS or KERNEL:ELEMENTS for stream.", valueName: "shape"))
+    var shape: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Dtypes (fp32, bf16; fp64 for stream).", valueName: "list"))
+    var dtype: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Thread counts (default: 1 and all cores).", valueName: "list"))
+    var threads: [String] = []
+
+    @Option(help: "What to print on stdout: table, json, csv or markdown.")
+    var format: OutputFormat = .table
+
+    @Option(help: ArgumentHelp("Result file (JSON). Default: results/HOST-DATE.json.", valueName: "file"))
+    var output: String?
+
+    @Option(help: "Seed of the random inputs.")
+    var seed: UInt64 = 0x5EED
+
+    @Option(help: "Force the ISA of our Swift kernels (avx512, avx2, portable). Default: the best the CPU has.")
+    var isa: CPUISA?
+
+    @Option(
+        name: .customLong("openblas-core"),
+        help: ArgumentHelp(
+            "OpenBLAS kernel set: auto (Haswell on AMD Zen 4, measured ~7% faster there), default (OpenBLAS's own choice), or a core name.",
+            valueName: "core"))
+    var openblasCore: String = "auto"
+
+    @Flag(name: .customLong("no-ceilings"), help: "Skip measuring the machine's ceilings (no % of peak).")
+    var noCeilings = false
+
+    @Flag(help: "No progress on stderr.")
+    var quiet = false
+
+    func validate() throws {
+        for text in commaList(threads) {
+            guard let value = Int(text) else { throw ValidationError("--threads: '\(text)' is not an integer") }
+            guard value >= 1 else { throw ValidationError("--threads must be >= 1, got \(value)") }
+        }
+        do {
+            for w in commaList(workload) { _ = try Workload.parse(w) }
+            for d in commaList(dtype) { _ = try DType.parse(d) }
+            for b in commaList(backend) { _ = try CPUBackends.named(b, in: CPUBackends.all()) }
+        } catch let error as AccelBenchError {
+            throw ValidationError(error.message)
+        }
+        if let isa, !CPUISA.supportedISAs.contains(isa) {
+            throw ValidationError("--isa \(isa.rawValue) is not supported by this CPU; supported: \(CPUISA.supportedISAs.map(\.rawValue).joined(separator: ", "))")
+        }
+        if let output, output.hasSuffix("/") {
+            throw ValidationError("--output must name a file, got the directory '\(output)'")
+        }
+    }
+
+    func selection() -> RunPlan.Selection {
+        var s = RunPlan.Selection()
+        s.suite = suite
+        s.workloads = commaList(workload)
+        s.backends = commaList(backend)
+        s.shapes = shape
+        s.dtypes = commaList(dtype)
+        s.threads = commaList(threads).compactMap(Int.init)
+        return s
+    }
+
+    func run() throws {
+        let started = Date()
+        let topology = try Topology.detect()
+        let cores = max(1, topology.physicalCoreCount)
+        let backends = CPUBackends.all(isa: isa)
+        let streamElements = CeilingsProbe.streamElements(lastLevelCacheBytes: topology.lastLevelCacheBytes)
+        let plan = try RunPlan(selection(), backends: backends, cores: cores, streamElements: streamElements)
+        try plan.checkMemory(availableBytes: try Topology.availableMemoryBytes())
+        if plan.cases.contains(where: { $0.backend == "openblas" }) {
+            OpenBLASEnvironment.reexecIfNeeded(core: openblasCore)
+        }
+
+        let progress = Progress(enabled: !quiet && isatty(2) == 1)
+        let session = try RunSession(topology: topology, cores: cores, progress: progress)
+        let measurer = Measurer(rule: suite.rule)
+        var ceilings: Ceilings?
+        if !noCeilings {
+            progress.say("measuring ceilings")
+            var probe = CeilingsProbe(
+                measurer: Measurer(rule: .quick), cores: cores, lastLevelCacheBytes: topology.lastLevelCacheBytes,
+                pool: session.pool)
+            probe.progress = { progress.say("  ceilings: \($0)") }
+            ceilings = probe.measure()
+        }
+        let loadStart = SystemInfo.loadAverage()
+        let runner = CaseRunner(measurer: measurer, seed: seed, peak: { [ceilings] in ceilings?.peak(for: $0) })
+        var results: [CaseResult] = []
+        for (index, spec) in plan.cases.enumerated() {
+            progress.say("[\(index + 1)/\(plan.cases.count)] \(spec)")
+            let backend = try CPUBackends.named(spec.backend, in: backends)
+            let result = runner.run(spec, on: backend, pool: session.pool(spec.threads))
+            progress.say("    " + RunCommand.progressLine(result))
+            results.append(result)
+        }
+
+        let document = RunDocument(
+            accelbench: .init(version: SystemInfo.version, commit: SystemInfo.commit(), compiler: SystemInfo.compiler),
+            host: SystemInfo.hostName(), startedAt: SystemInfo.iso8601(started), finishedAt: SystemInfo.iso8601(Date()),
+            command: CommandLine.arguments, suite: suite.rawValue, rule: measurer.rule, seed: seed,
+            versions: SystemInfo.versions(topology: topology), loadAverageStart: loadStart,
+            loadAverageEnd: SystemInfo.loadAverage(), topology: topology, ceilings: ceilings, results: results)
+        let path = output ?? RunCommand.defaultResultPath(host: document.host, date: started)
+        try document.write(to: path)
+
+        let report = ResultsReport(results: results)
+        switch format {
+        case .json:
+            print(String(decoding: try document.encoded(), as: UTF8.self))
+        case .csv:
+            print(report.csv(), terminator: "")
+        case .table, .markdown:
+            print(RunCommand.textReport(document, report: report, markdown: format == .markdown, resultPath: path), terminator: "")
+        }
+        if format != .table && format != .markdown { progress.say("result file: \(path)") }
+        if results.contains(where: { $0.status == .failed }) {
+            throw ExitCode(ExitStatus.caseFailed.rawValue)
+        }
+    }
+
+    static func progressLine(_ r: CaseResult) -> String {
+        switch r.status {
+        case .passed:
+            let t = r.throughput!
+            return "\(Format.number(t.median)) \(r.unit.rawValue) [\(Format.number(t.p5))-\(Format.number(t.p95))], n=\(t.n), \(r.measurement!.stopReason.rawValue), \(r.kernelPath ?? "")"
+        case .failed: return "FAILED: \(r.reason ?? "")"
+        case .skipped: return "skipped: \(r.reason ?? "")"
+        }
+    }
+
+    static func defaultResultPath(host: String, date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
+        return "results/\(host)-\(formatter.string(from: date)).json"
+    }
+
+    static func textReport(_ d: RunDocument, report: ResultsReport, markdown: Bool, resultPath: String) -> String {
+        var out = ""
+        let cpu = d.ceilings?.cpu.brand ?? d.topology.cpuModel ?? "CPU"
+        let heading = "accelbench \(d.accelbench.version) (\(d.accelbench.commit.prefix(12))) on \(d.host): \(cpu), \(d.topology.physicalCoreCount) cores, suite \(d.suite)"
+        out += markdown ? "# \(heading)\n\n" : heading + "\n"
+        out += "OpenBLAS \(OpenBLASBackend.version), core \(OpenBLASBackend.coreName); hwloc \(d.topology.hwlocVersion); load average \(d.loadAverageStart.map { String(format: "%.2f", $0) }.joined(separator: " "))\n\n"
+        if let c = d.ceilings {
+            out += markdown ? "## Machine ceilings (measured)\n\n```\n" : "Machine ceilings (measured):\n"
+            out += c.renderTable()
+            out += markdown ? "```\n\n" : "\n"
+        }
+        out += markdown ? "## Results\n\n" : "Results (throughput per sample: median, p5-p95; cv; % of the measured ceiling; ratio to the baseline backend):\n"
+        let table = report.table()
+        out += markdown ? table.renderMarkdown() : table.render()
+        let notes = report.notes()
+        if !notes.isEmpty { out += "\n" + notes.map { markdown ? "- \($0)" : $0 }.joined(separator: "\n") + "\n" }
+        let paths = Set(d.results.compactMap { r in r.kernelPath.map { "\(r.spec.backend): \($0)" } }).sorted()
+        if !paths.isEmpty { out += "\nKernel paths:\n" + paths.map { "  \($0)" }.joined(separator: "\n") + "\n" }
+        out += "\nResult file: \(resultPath)\n"
+        return out
+    }
+}
+
+/// Progress lines on stderr, only when stderr is a terminal.
+struct Progress: Sendable {
+    let enabled: Bool
+    func say(_ line: String) {
+        if enabled { printError(line) }
+    }
+}
+
+/// The worker pools of a run, one per thread count, each worker bound to its own core.
+final class RunSession {
+    let binder: TopologyBinder?
+    let cores: Int
+    private var pools: [Int: WorkerPool] = [:]
+
+    init(topology: Topology, cores: Int, progress: Progress) throws {
+        self.cores = cores
+        do {
+            binder = try TopologyBinder()
+        } catch {
+            progress.say("note: threads are not bound to cores (\(error))")
+            binder = nil
+        }
+    }
+
+    func pool(_ threads: Int) -> WorkerPool {
+        if let pool = pools[threads] { return pool }
+        let binder = self.binder
+        let pool = WorkerPool(threadCount: threads) { index in
+            try? binder?.bindCurrentThread(toCoreIndex: index)
+        }
+        pools[threads] = pool
+        return pool
+    }
+}

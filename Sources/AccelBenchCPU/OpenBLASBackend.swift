@@ -1,0 +1,117 @@
+import AccelBenchCore
+import COpenBLAS
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// OpenBLAS through CBLAS: the reference bar for our own kernels.
+///
+/// OpenBLAS uses its own thread pool (not ours); its thread count is set to the case's threads before
+/// each case. After a phase its workers keep spinning for a while (THREAD_TIMEOUT, about 2^28 cycles),
+/// which slows the next threaded kernel, so `endPhase` waits for them to go idle.
+public struct OpenBLASBackend: Backend {
+    public let name = "openblas"
+    public var summary: String { "OpenBLAS \(OpenBLASBackend.version) cblas_sgemm (core \(OpenBLASBackend.coreName))" }
+    public let capabilities: [Workload: [DType]] = [.matmul: [.fp32, .bf16]]
+    /// Seconds `endPhase` idles so OpenBLAS's spinning workers go to sleep.
+    public let idleAfterPhaseSeconds: Double
+
+    public init(idleAfterPhaseSeconds: Double = 0.2) {
+        self.idleAfterPhaseSeconds = idleAfterPhaseSeconds
+    }
+
+    /// The kernel set OpenBLAS picked at load time (e.g. "Haswell", "Cooperlake").
+    public static var coreName: String { String(cString: openblas_get_corename()) }
+    /// openblas_get_config(), e.g. "OpenBLAS 0.3.21 NO_LAPACKE DYNAMIC_ARCH NO_AFFINITY Cooperlake".
+    public static var config: String { String(cString: openblas_get_config()) }
+    public static var version: String {
+        let words = config.split(separator: " ")
+        return words.count > 1 ? String(words[1]) : config
+    }
+
+    typealias SBGEMM = @convention(c) (
+        CBLAS_ORDER, CBLAS_TRANSPOSE, CBLAS_TRANSPOSE, blasint, blasint, blasint, Float,
+        UnsafePointer<UInt16>?, blasint, UnsafePointer<UInt16>?, blasint, Float, UnsafeMutablePointer<Float>?, blasint
+    ) -> Void
+
+    /// cblas_sbgemm exists only in OpenBLAS builds with BUILD_BFLOAT16 (Debian 12's is built without).
+    static let sbgemm: SBGEMM? = {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: -2), "cblas_sbgemm")  // RTLD_DEFAULT
+        else { return nil }
+        return unsafeBitCast(symbol, to: SBGEMM.self)
+    }()
+
+    public func unsupportedReason(_ spec: CaseSpec) -> String? {
+        guard spec.workload == .matmul else { return "openblas implements matmul only" }
+        if spec.dtype == .bf16 && OpenBLASBackend.sbgemm == nil {
+            return "this OpenBLAS (\(OpenBLASBackend.version)) was built without BUILD_BFLOAT16: no cblas_sbgemm"
+        }
+        guard case let .matmul(m, n, k) = spec.shape, max(m, n, k) <= Int(Int32.max) else {
+            return "dimensions exceed OpenBLAS's 32-bit blasint"
+        }
+        return nil
+    }
+
+    public func prepare(_ spec: CaseSpec, context: CaseContext) throws -> any PreparedCase {
+        guard case let .matmul(m, n, k) = spec.shape else {
+            throw AccelBenchError(.unsupportedCase, "openblas: not a matmul shape")
+        }
+        openblas_set_num_threads(Int32(spec.threads))
+        let buffers = MatmulBuffers(
+            m: m, n: n, k: k, seed: context.seed, checkSamples: context.checkSamples, roundToBF16: spec.dtype == .bf16)
+        if spec.dtype == .bf16, let sbgemm = OpenBLASBackend.sbgemm {
+            return OpenBLASSBGEMMCase(buffers: buffers, sbgemm: sbgemm)
+        }
+        return OpenBLASSGEMMCase(buffers: buffers)
+    }
+
+    public func endPhase() {
+        usleep(UInt32(idleAfterPhaseSeconds * 1e6))
+    }
+}
+
+final class OpenBLASSGEMMCase: PreparedCase {
+    let buffers: MatmulBuffers
+    let kernelPath = "OpenBLAS \(OpenBLASBackend.version) cblas_sgemm, core \(OpenBLASBackend.coreName)"
+
+    init(buffers: MatmulBuffers) {
+        self.buffers = buffers
+    }
+
+    func poisonOutputs() { buffers.poison() }
+    func check() -> CorrectnessCheck { buffers.check() }
+
+    func run() {
+        let b = buffers
+        cblas_sgemm(
+            CblasRowMajor, CblasNoTrans, CblasNoTrans, blasint(b.m), blasint(b.n), blasint(b.k), 1,
+            b.a.pointer, blasint(b.k), b.b.pointer, blasint(b.n), 0, b.c.pointer, blasint(b.n))
+    }
+}
+
+final class OpenBLASSBGEMMCase: PreparedCase {
+    let buffers: MatmulBuffers
+    let a16: AlignedBuffer<UInt16>
+    let b16: AlignedBuffer<UInt16>
+    let sbgemm: OpenBLASBackend.SBGEMM
+    let kernelPath = "OpenBLAS \(OpenBLASBackend.version) cblas_sbgemm, core \(OpenBLASBackend.coreName)"
+
+    init(buffers: MatmulBuffers, sbgemm: @escaping OpenBLASBackend.SBGEMM) {
+        self.buffers = buffers
+        self.sbgemm = sbgemm
+        a16 = AlignedBuffer(count: buffers.m * buffers.k)
+        b16 = AlignedBuffer(count: buffers.k * buffers.n)
+        for i in 0..<a16.count { a16[i] = BFloat16.bits(buffers.a[i]) }
+        for i in 0..<b16.count { b16[i] = BFloat16.bits(buffers.b[i]) }
+    }
+
+    func poisonOutputs() { buffers.poison() }
+    func check() -> CorrectnessCheck { buffers.check() }
+
+    func run() {
+        let b = buffers
+        sbgemm(
+            CblasRowMajor, CblasNoTrans, CblasNoTrans, blasint(b.m), blasint(b.n), blasint(b.k), 1,
+            a16.pointer, blasint(b.k), b16.pointer, blasint(b.n), 0, b.c.pointer, blasint(b.n))
+    }
+}

@@ -1,0 +1,4 @@
+import AccelBenchCLI
+import Foundation
+
+exit(AccelBench.main(arguments: Array(CommandLine.arguments.dropFirst())))
