@@ -23,14 +23,19 @@ uint32_t ckernels_cpu_features(void) {
     if (ymm_ok && has_avx) f |= CKERNELS_FEAT_AVX;
     if (ymm_ok && has_fma) f |= CKERNELS_FEAT_FMA;
     if (ymm_ok && has_f16c) f |= CKERNELS_FEAT_F16C;
+    if (c & (1u << 22)) f |= CKERNELS_FEAT_MOVBE;
+    if (c & (1u << 23)) f |= CKERNELS_FEAT_POPCNT;
     unsigned max_leaf = __get_cpuid_max(0, NULL);
     if (max_leaf >= 7) {
         __cpuid_count(7, 0, a, b, c, d);
         unsigned sub_leaves = a;
         if (ymm_ok && (b & (1u << 5))) f |= CKERNELS_FEAT_AVX2;
+        if (b & (1u << 3)) f |= CKERNELS_FEAT_BMI1;
+        if (b & (1u << 8)) f |= CKERNELS_FEAT_BMI2;
         if (zmm_ok) {
             if (b & (1u << 16)) f |= CKERNELS_FEAT_AVX512F;
             if (b & (1u << 17)) f |= CKERNELS_FEAT_AVX512DQ;
+            if (b & (1u << 28)) f |= CKERNELS_FEAT_AVX512CD;
             if (b & (1u << 30)) f |= CKERNELS_FEAT_AVX512BW;
             if (b & (1u << 31)) f |= CKERNELS_FEAT_AVX512VL;
             if (c & (1u << 11)) f |= CKERNELS_FEAT_AVX512VNNI;
@@ -41,6 +46,11 @@ uint32_t ckernels_cpu_features(void) {
             if (zmm_ok && (a & (1u << 5))) f |= CKERNELS_FEAT_AVX512BF16;
             if (ymm_ok && (a & (1u << 4))) f |= CKERNELS_FEAT_AVXVNNI;
         }
+    }
+    if (__get_cpuid_max(0x80000000, NULL) >= 0x80000001) {
+        __cpuid(0x80000001, a, b, c, d);
+        if (c & (1u << 5)) f |= CKERNELS_FEAT_LZCNT;  /* ABM */
+        if (c & (1u << 8)) f |= CKERNELS_FEAT_PRFCHW; /* 3DNowPrefetch: prefetchw */
     }
     return f;
 }

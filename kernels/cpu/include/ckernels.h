@@ -31,6 +31,14 @@ enum {
     CKERNELS_FEAT_AVX512BF16 = 1u << 10,
     CKERNELS_FEAT_AVXVNNI = 1u << 11,
     CKERNELS_FEAT_AVX512FP16 = 1u << 12,
+    /* Scalar extensions that -target-cpu haswell / skylake-avx512 code may use anywhere. */
+    CKERNELS_FEAT_AVX512CD = 1u << 13,
+    CKERNELS_FEAT_BMI1 = 1u << 14,
+    CKERNELS_FEAT_BMI2 = 1u << 15,
+    CKERNELS_FEAT_LZCNT = 1u << 16,
+    CKERNELS_FEAT_MOVBE = 1u << 17,
+    CKERNELS_FEAT_POPCNT = 1u << 18,
+    CKERNELS_FEAT_PRFCHW = 1u << 19,
 };
 
 /* Bit set of CKERNELS_FEAT_* the CPU and OS support. 0 on non-x86 machines. */

@@ -1,0 +1,161 @@
+// fp32 GEMM for CPUs with AVX2 + FMA (this module is compiled with -target-cpu haswell: call it only
+// after the caller has checked the CPU, see CPUISA in AccelBenchKernels).
+// The driver (loops, packing, edges) is SGEMMDriver.swift, shared with the other kernel modules;
+// this file holds the register tile and the block sizes.
+
+/// Single-threaded fp32 GEMM with a 6 x 16 register tile of `SIMD8<Float>` (12 ymm accumulators).
+/// Only raw pointers and integers cross the module boundary.
+public enum SGEMMAVX2 {
+    /// Rows and columns of the register tile.
+    public static var tileRows: Int { SGEMMShape.mr }
+    public static var tileColumns: Int { SGEMMShape.nr }
+    /// Cache blocking: kc (depth of a packed panel), mc (rows of C per packed A block), nc (columns of
+    /// C per packed B block). Blocks are evened out: K = 513 runs as 257 + 256, not 512 + 1.
+    public static var blocking: (kc: Int, mc: Int, nc: Int) { (SGEMMBlocking.kc, SGEMMBlocking.mc, SGEMMBlocking.nc) }
+
+    /// Floats of scratch memory `sgemm` needs for an m x n x k problem. Any Float-aligned buffer is
+    /// correct; the driver aligns its panels to 64 bytes inside it.
+    public static func workspaceFloats(m: Int, n: Int, k: Int) -> Int {
+        SGEMMDriver.workspaceFloats(m: m, n: n, k: k)
+    }
+
+    /// C (m x n, row stride ldc) = A (m x k, row stride lda) x B (k x n, row stride ldb), overwriting C
+    /// (C is never read before it is written; k == 0 zeroes it). Row-major; any sub-block works through
+    /// pointer offsets and leading dimensions. Single-threaded.
+    @inline(never)
+    public static func sgemm(
+        m: Int, n: Int, k: Int,
+        a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        c: UnsafeMutablePointer<Float>, ldc: Int, workspace: UnsafeMutablePointer<Float>
+    ) {
+        SGEMMDriver.run(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, workspace: workspace)
+    }
+}
+
+enum SGEMMShape {
+    static var mr: Int { 6 }
+    static var nr: Int { 16 }
+}
+
+enum SGEMMBlocking {
+    static var kc: Int { 512 }
+    static var mc: Int { 192 }
+    static var nc: Int { 4096 }
+}
+
+@inline(never)
+func sgemmKernel(
+    kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+    c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
+) {
+    sgemmTile6x16(kc: kc, a: a, aRowStride: 1, aKStride: 6, b: b, bKStride: 16, c: c, ldc: ldc, accumulate: accumulate)
+}
+
+@inline(never)
+func sgemmKernelStrided(
+    kc: Int, a: UnsafePointer<Float>, aRowStride: Int, aKStride: Int,
+    b: UnsafePointer<Float>, bKStride: Int,
+    c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
+) {
+    sgemmTile6x16(
+        kc: kc, a: a, aRowStride: aRowStride, aKStride: aKStride, b: b, bKStride: bKStride,
+        c: c, ldc: ldc, accumulate: accumulate)
+}
+
+/// Packs 6 full rows of A (kc long, row stride lda) into a kc x 6 panel.
+@inline(__always)
+func sgemmPackAFull(kc: Int, a: UnsafePointer<Float>, lda: Int, into dst: UnsafeMutablePointer<Float>) {
+    let a0 = a, a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda, a4 = a3 + lda, a5 = a4 + lda
+    var out = dst
+    for p in 0..<kc {
+        out[0] = a0[p]; out[1] = a1[p]; out[2] = a2[p]
+        out[3] = a3[p]; out[4] = a4[p]; out[5] = a5[p]
+        out += 6
+    }
+}
+
+/// The 6x16 register tile: C[r][j] (=, or += when `accumulate`) sum over p < kc of
+/// A(r, p) * B(p, j), where A(r, p) = a[r * aRowStride + p * aKStride], B(p, j) = b[p * bKStride + j]
+/// and C[r][j] = c[r * ldc + j], for r < 6, j < 16. 12 accumulators of SIMD8<Float> in registers.
+@inline(__always)
+func sgemmTile6x16(
+    kc: Int, a: UnsafePointer<Float>, aRowStride: Int, aKStride: Int,
+    b: UnsafePointer<Float>, bKStride: Int,
+    c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
+) {
+    typealias V = SIMD8<Float>
+    var c0_0 = V(); var c0_1 = V()
+    var c1_0 = V(); var c1_1 = V()
+    var c2_0 = V(); var c2_1 = V()
+    var c3_0 = V(); var c3_1 = V()
+    var c4_0 = V(); var c4_1 = V()
+    var c5_0 = V(); var c5_1 = V()
+    var pa = a
+    var pb = UnsafeRawPointer(b)
+    let bStep: Int = bKStride &* 4
+    var left = kc
+    while left > 0 {
+        let b0 = pb.loadUnaligned(fromByteOffset: 0, as: V.self)
+        let b1 = pb.loadUnaligned(fromByteOffset: 32, as: V.self)
+        let a0 = V(repeating: pa[0])
+        c0_0 = c0_0.addingProduct(a0, b0)
+        c0_1 = c0_1.addingProduct(a0, b1)
+        let a1 = V(repeating: pa[1 &* aRowStride])
+        c1_0 = c1_0.addingProduct(a1, b0)
+        c1_1 = c1_1.addingProduct(a1, b1)
+        let a2 = V(repeating: pa[2 &* aRowStride])
+        c2_0 = c2_0.addingProduct(a2, b0)
+        c2_1 = c2_1.addingProduct(a2, b1)
+        let a3 = V(repeating: pa[3 &* aRowStride])
+        c3_0 = c3_0.addingProduct(a3, b0)
+        c3_1 = c3_1.addingProduct(a3, b1)
+        let a4 = V(repeating: pa[4 &* aRowStride])
+        c4_0 = c4_0.addingProduct(a4, b0)
+        c4_1 = c4_1.addingProduct(a4, b1)
+        let a5 = V(repeating: pa[5 &* aRowStride])
+        c5_0 = c5_0.addingProduct(a5, b0)
+        c5_1 = c5_1.addingProduct(a5, b1)
+        pa += aKStride
+        pb += bStep
+        left &-= 1
+    }
+    let rowBytes: Int = ldc &* 4
+    var pc = UnsafeMutableRawPointer(c)
+    if accumulate {
+        pc.storeBytes(of: c0_0 + pc.loadUnaligned(fromByteOffset: 0, as: V.self), toByteOffset: 0, as: V.self)
+        pc.storeBytes(of: c0_1 + pc.loadUnaligned(fromByteOffset: 32, as: V.self), toByteOffset: 32, as: V.self)
+        pc += rowBytes
+        pc.storeBytes(of: c1_0 + pc.loadUnaligned(fromByteOffset: 0, as: V.self), toByteOffset: 0, as: V.self)
+        pc.storeBytes(of: c1_1 + pc.loadUnaligned(fromByteOffset: 32, as: V.self), toByteOffset: 32, as: V.self)
+        pc += rowBytes
+        pc.storeBytes(of: c2_0 + pc.loadUnaligned(fromByteOffset: 0, as: V.self), toByteOffset: 0, as: V.self)
+        pc.storeBytes(of: c2_1 + pc.loadUnaligned(fromByteOffset: 32, as: V.self), toByteOffset: 32, as: V.self)
+        pc += rowBytes
+        pc.storeBytes(of: c3_0 + pc.loadUnaligned(fromByteOffset: 0, as: V.self), toByteOffset: 0, as: V.self)
+        pc.storeBytes(of: c3_1 + pc.loadUnaligned(fromByteOffset: 32, as: V.self), toByteOffset: 32, as: V.self)
+        pc += rowBytes
+        pc.storeBytes(of: c4_0 + pc.loadUnaligned(fromByteOffset: 0, as: V.self), toByteOffset: 0, as: V.self)
+        pc.storeBytes(of: c4_1 + pc.loadUnaligned(fromByteOffset: 32, as: V.self), toByteOffset: 32, as: V.self)
+        pc += rowBytes
+        pc.storeBytes(of: c5_0 + pc.loadUnaligned(fromByteOffset: 0, as: V.self), toByteOffset: 0, as: V.self)
+        pc.storeBytes(of: c5_1 + pc.loadUnaligned(fromByteOffset: 32, as: V.self), toByteOffset: 32, as: V.self)
+    } else {
+        pc.storeBytes(of: c0_0, toByteOffset: 0, as: V.self)
+        pc.storeBytes(of: c0_1, toByteOffset: 32, as: V.self)
+        pc += rowBytes
+        pc.storeBytes(of: c1_0, toByteOffset: 0, as: V.self)
+        pc.storeBytes(of: c1_1, toByteOffset: 32, as: V.self)
+        pc += rowBytes
+        pc.storeBytes(of: c2_0, toByteOffset: 0, as: V.self)
+        pc.storeBytes(of: c2_1, toByteOffset: 32, as: V.self)
+        pc += rowBytes
+        pc.storeBytes(of: c3_0, toByteOffset: 0, as: V.self)
+        pc.storeBytes(of: c3_1, toByteOffset: 32, as: V.self)
+        pc += rowBytes
+        pc.storeBytes(of: c4_0, toByteOffset: 0, as: V.self)
+        pc.storeBytes(of: c4_1, toByteOffset: 32, as: V.self)
+        pc += rowBytes
+        pc.storeBytes(of: c5_0, toByteOffset: 0, as: V.self)
+        pc.storeBytes(of: c5_1, toByteOffset: 32, as: V.self)
+    }
+}
