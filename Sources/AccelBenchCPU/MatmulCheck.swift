@@ -7,9 +7,10 @@ import AccelBenchCore
 /// elements whose exact value is near zero. Every output element is also scanned for NaN/Inf (outputs
 /// are poisoned with NaN before the run, so an unwritten element fails).
 ///
-/// Tolerance `fp32-accumulate 16·u·√K` (u = 2^-24): fp32 accumulation of K random-signed products
-/// has a typical relative error of order u·√K; 16 is the margin. A dropped product (a real bug) costs
-/// about 1/K, larger than the tolerance for every K this harness runs.
+/// Tolerance `fp32-accumulate 4·u·√K` (u = 2^-24): measured against the absolute product sum, fp32
+/// accumulation of K random-signed products (any blocking order) stays near u; u·√K is the usual
+/// probabilistic bound and 4 the margin. A dropped product (a real bug) costs about 1/K, at least twice
+/// the tolerance for every K up to 16384.
 struct MatmulCheck {
     let m: Int, n: Int, k: Int
     /// Row-major inputs as Float (for bf16 cases: the bf16 values widened exactly).
@@ -38,7 +39,7 @@ struct MatmulCheck {
     }
 
     static func tolerance(k: Int) -> (name: String, value: Double) {
-        ("fp32-accumulate 16·u·√K", 16 * 0x1p-24 * Double(k).squareRoot())
+        ("fp32-accumulate 4·u·√K", 4 * 0x1p-24 * Double(k).squareRoot())
     }
 
     func check(c: UnsafePointer<Float>, ldc: Int) -> CorrectnessCheck {

@@ -36,8 +36,8 @@ public struct OpenBLASBackend: Backend {
 
     /// cblas_sbgemm exists only in OpenBLAS builds with BUILD_BFLOAT16 (Debian 12's is built without).
     static let sbgemm: SBGEMM? = {
-        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: -2), "cblas_sbgemm")  // RTLD_DEFAULT
-        else { return nil }
+        // The process's own global symbols (where the linked libopenblas lives).
+        guard let process = dlopen(nil, RTLD_NOW), let symbol = dlsym(process, "cblas_sbgemm") else { return nil }
         return unsafeBitCast(symbol, to: SBGEMM.self)
     }()
 

@@ -31,7 +31,7 @@ public struct StoppingRule: Codable, Sendable, Equatable {
     public var minSamples: Int
     /// At least this much sampling time, seconds.
     public var minSeconds: Double
-    /// Relative noise target: the samples' robust CV (1.4826 x MAD / median) must be at most this.
+    /// Relative noise target: the samples' robust CV (IQR / (1.349 x median)) must be at most this.
     public var maxNoise: Double
     /// Sampling gives up waiting for `maxNoise` after this many seconds.
     public var timeoutSeconds: Double

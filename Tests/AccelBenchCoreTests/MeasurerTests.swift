@@ -12,14 +12,14 @@ final class FakeClock: MeasurementClock, @unchecked Sendable {
 @Suite struct MeasurerTests {
     @Test func convergesWhenAllRulesHold() {
         let clock = FakeClock()
-        let rule = StoppingRule(minSamples: 10, minSeconds: 0.5, maxNoise: 0.02, timeoutSeconds: 10, warmupSeconds: 0.1, minSampleSeconds: 0)
-        let m = Measurer(clock: clock, rule: rule).measure { clock.advance(0.01) }
+        let rule = StoppingRule(minSamples: 10, minSeconds: 0.5, maxNoise: 0.02, timeoutSeconds: 10, warmupSeconds: 0.125, minSampleSeconds: 0)
+        let m = Measurer(clock: clock, rule: rule).measure { clock.advance(0.015625) }  // exact in binary
         #expect(m.stopReason == .converged)
-        // 0.5 s of sampling at 10 ms a call: the time rule, not the count rule, decides.
-        #expect(m.secondsPerCall.count == 50)
-        #expect(m.warmupCalls == 10)
+        // 0.5 s of sampling at 1/64 s a call: the time rule, not the count rule, decides.
+        #expect(m.secondsPerCall.count == 32)
+        #expect(m.warmupCalls == 8)
         #expect(m.callsPerSample == 1)
-        #expect(abs(m.summary.median - 0.01) < 1e-12)
+        #expect(m.summary.median == 0.015625)
     }
 
     @Test func minSamplesHoldsForSlowCalls() {

@@ -18,10 +18,12 @@ import Testing
     @Test func spreadMeasures() {
         let s = Summary([10, 10, 10, 10])
         #expect(s.stddev == 0 && s.cv == 0 && s.robustCV == 0)
-        // One outlier inflates cv but not the MAD-based robust spread.
+        // One outlier inflates cv but not the IQR-based robust spread.
         let noisy = Summary([100, 101, 99, 100, 102, 98, 100, 300])
         #expect(noisy.cv > 0.4)
         #expect(noisy.robustCV < 0.02)
+        // Two clusters of timings are noise, even when one cluster holds the median.
+        #expect(Summary([1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2]).robustCV > 0.5)
         let single = Summary([3])
         #expect(single.median == 3 && single.stddev == 0 && single.p5 == 3 && single.p95 == 3)
     }

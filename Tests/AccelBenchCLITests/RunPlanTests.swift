@@ -1,0 +1,59 @@
+import AccelBenchCPU
+import AccelBenchCore
+import Testing
+@testable import AccelBenchCLI
+
+@Suite struct RunPlanTests {
+    let backends = CPUBackends.all()
+
+    func plan(_ configure: (inout RunPlan.Selection) -> Void) throws -> RunPlan {
+        var s = RunPlan.Selection()
+        configure(&s)
+        return try RunPlan(s, backends: backends, cores: 2, streamElements: 1 << 20)
+    }
+
+    @Test func quickSuiteByDefault() throws {
+        let p = try plan { _ in }
+        #expect(Set(p.cases.map(\.threads)) == [1, 2])
+        #expect(p.cases.contains { $0.backend == "swift-simd" && $0.shape == .matmul(m: 1024, n: 1024, k: 1024) })
+        #expect(p.cases.contains { $0.backend == "bf16" && $0.dtype == .bf16 })
+        #expect(p.cases.filter { $0.backend == "openblas" && $0.dtype == .fp32 }.count == 4)
+    }
+
+    @Test func userSelection() throws {
+        let p = try plan {
+            $0.backends = ["swift-simd"]
+            $0.shapes = ["77x4096x333"]
+            $0.threads = [1]
+        }
+        #expect(p.cases == [CaseSpec(workload: .matmul, backend: "swift-simd", dtype: .fp32, shape: .matmul(m: 77, n: 4096, k: 333), threads: 1)])
+        let stream = try plan { $0.workloads = ["stream"]; $0.threads = [2] }
+        #expect(stream.cases.count == StreamKernel.allCases.count)
+        #expect(stream.cases.allSatisfy { $0.backend == "c" && $0.threads == 2 })
+    }
+
+    @Test func badSelectionsAreUsageErrors() {
+        #expect(throws: AccelBenchError.self) { try plan { $0.backends = ["cublas"] } }
+        #expect(throws: AccelBenchError.self) { try plan { $0.threads = [0] } }
+        #expect(throws: AccelBenchError.self) { try plan { $0.shapes = ["12x12"] } }
+        #expect(throws: AccelBenchError.self) { try plan { $0.workloads = ["stream"]; $0.dtypes = ["bf16"] } }
+        do {
+            _ = try plan { $0.workloads = ["stream"]; $0.backends = ["openblas"] }
+            Issue.record("expected an error")
+        } catch let e as AccelBenchError {
+            #expect(e.message.contains("openblas") && e.message.contains("matmul"))
+        } catch {}
+    }
+
+    @Test func memoryCheckNamesWhatIsNeeded() throws {
+        let p = try plan { $0.shapes = ["65536x65536x65536"]; $0.backends = ["swift-simd"]; $0.threads = [1] }
+        do {
+            try p.checkMemory(availableBytes: 1 << 30)
+            Issue.record("expected an error")
+        } catch let e as AccelBenchError {
+            #expect(e.code == .insufficientMemory)
+            #expect(e.message.contains("48 GiB") && e.message.contains("1 GiB"))
+        }
+        try p.checkMemory(availableBytes: 1 << 40)
+    }
+}

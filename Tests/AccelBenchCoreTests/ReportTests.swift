@@ -1,0 +1,64 @@
+import Testing
+@testable import AccelBenchCore
+
+@Suite struct ReportTests {
+    func passed(_ backend: String, median: Double, threads: Int = 1) -> CaseResult {
+        let spec = CaseSpec(workload: .matmul, backend: backend, dtype: .fp32, shape: .matmul(m: 8, n: 8, k: 8), threads: threads)
+        var r = CaseResult(spec: spec, status: .passed, work: Workload.matmul.work(spec.shape, dtype: .fp32), unit: .gflops)
+        r.throughput = Summary([median * 0.99, median, median * 1.01])
+        r.correctness = CorrectnessCheck(metric: "max_rel_err", value: 1e-7, toleranceName: "t", tolerance: 1e-5, elementsChecked: 64, nonFinite: 0)
+        r.kernelPath = "path, with comma"
+        return r
+    }
+
+    @Test func ratiosAreAgainstOpenBLASInTheSameCase() {
+        let results = [passed("swift-simd", median: 110), passed("openblas", median: 100), passed("swift-simd", median: 50, threads: 2)]
+        let ratios = ResultsReport(results: results).ratios()
+        #expect(ratios.count == 1)
+        #expect(abs(ratios[0]!.ratio - 1.1) < 1e-12)
+        #expect(ratios[0]!.baseline == "openblas")
+    }
+
+    @Test func csvHasTheDocumentedColumnsFirst() {
+        var failed = passed("bf16", median: 1)
+        failed.status = .failed
+        failed.throughput = nil
+        failed.reason = "incorrect output: x"
+        let csv = ResultsReport(results: [passed("swift-simd", median: 110), passed("openblas", median: 100), failed]).csv()
+        let lines = csv.split(separator: "\n")
+        #expect(lines.first == Substring(ResultsReport.csvColumns.joined(separator: ",")))
+        #expect(lines[0].hasPrefix("workload,backend,dtype,shape,threads,median,unit,p5,p95,cv,peak_fraction,correct"))
+        #expect(lines.count == 4)
+        #expect(lines[1].hasPrefix("matmul,swift-simd,fp32,8x8x8,1,110.0,GFLOPS,"))
+        #expect(lines[1].contains("\"path, with comma\""))
+        #expect(lines[3].hasPrefix("matmul,bf16,fp32,8x8x8,1,,GFLOPS,,,,,false,failed"))
+    }
+
+    @Test func tableShowsFailuresWithoutSpeed() {
+        var failed = passed("swift-simd", median: 999)
+        failed.status = .failed
+        failed.reason = "incorrect output"
+        let text = ResultsReport(results: [failed]).table().render()
+        #expect(text.contains("FAILED"))
+        #expect(!text.contains("999"))
+        #expect(ResultsReport(results: [failed]).notes() == ["failed: matmul swift-simd fp32 8x8x8 1T: incorrect output"])
+    }
+
+    @Test func textTableAlignsAndEscapesMarkdown() {
+        var t = TextTable(header: ["name", "value"])
+        t.append(["a|b", "1.5"])
+        t.append(["longer", "10.25"])
+        let lines = t.render().split(separator: "\n")
+        #expect(lines[2] == "a|b       1.5")
+        #expect(lines[3] == "longer  10.25")
+        #expect(t.renderMarkdown().contains("a\\|b"))
+    }
+
+    @Test func formats() {
+        #expect(Format.number(123.456) == "123.5")
+        #expect(Format.number(12.345) == "12.35")
+        #expect(Format.percent(0.934) == "93.4%")
+        #expect(Format.bytes(3 << 30) == "3 GiB")
+        #expect(Format.csvField("a\"b") == "\"a\"\"b\"")
+    }
+}

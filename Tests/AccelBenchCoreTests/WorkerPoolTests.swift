@@ -1,0 +1,32 @@
+import Synchronization
+import Testing
+@testable import AccelBenchCore
+
+@Suite struct WorkerPoolTests {
+    @Test func everyWorkerRunsOncePerJob() {
+        let pool = WorkerPool(threadCount: 3)
+        let hits = Mutex([Int](repeating: 0, count: 3))
+        for _ in 0..<100 {
+            pool.run { index in hits.withLock { $0[index] += 1 } }
+        }
+        #expect(hits.withLock { $0 } == [100, 100, 100])
+    }
+
+    @Test func chunksCoverTheRangeExactly() {
+        for count in [0, 1, 5, 7, 100] {
+            for parts in 1...4 {
+                let chunks = (0..<parts).map { WorkerPool.chunk($0, of: parts, count: count) }
+                #expect(chunks.map(\.count).reduce(0, +) == count)
+                #expect(chunks.first?.lowerBound == 0 && chunks.last?.upperBound == count)
+                #expect((chunks.map(\.count).max() ?? 0) - (chunks.map(\.count).min() ?? 0) <= 1)
+            }
+        }
+    }
+
+    @Test func onStartRunsOnEachWorker() {
+        let started = Mutex(Set<Int>())
+        let pool = WorkerPool(threadCount: 2) { index in started.withLock { _ = $0.insert(index) } }
+        pool.run { _ in }
+        #expect(started.withLock { $0 } == [0, 1])
+    }
+}
