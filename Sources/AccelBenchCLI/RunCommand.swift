@@ -118,7 +118,9 @@ struct RunCommand: ParsableCommand {
             ceilings = probe.measure()
         }
         let loadStart = SystemInfo.loadAverage()
-        let runner = CaseRunner(measurer: measurer, seed: seed, peak: { [ceilings] in ceilings?.peak(for: $0) })
+        let runner = CaseRunner(
+            measurer: measurer, seed: seed, lastLevelCacheBytes: topology.lastLevelCacheBytes,
+            peak: { [ceilings] in ceilings?.peak(for: $0) })
         var results: [CaseResult] = []
         for (index, spec) in plan.cases.enumerated() {
             progress.say("[\(index + 1)/\(plan.cases.count)] \(spec)")

@@ -121,7 +121,7 @@ public struct CeilingsProbe {
 
         let elements = CeilingsProbe.streamElements(lastLevelCacheBytes: lastLevelCacheBytes)
         var memory: [Figure] = []
-        let runner = CaseRunner(measurer: measurer)
+        let runner = CaseRunner(measurer: measurer, lastLevelCacheBytes: lastLevelCacheBytes)
         for threads in Set([1, cores]).sorted() {
             for kernel in StreamKernel.allCases {
                 progress("STREAM \(kernel.rawValue), \(threads) thread(s)")

@@ -3,8 +3,9 @@ import CKernels
 
 /// STREAM (McCalpin) kernels on fp64 arrays, split evenly across the case's workers.
 ///
-/// Arrays are first touched by the worker that later streams them (so pages land on its NUMA node),
-/// and each should be at least 4x the last-level cache so the figures are DRAM bandwidth, not cache.
+/// Arrays are first touched by the worker that later streams them (so pages land on its NUMA node).
+/// Arrays should be at least 4x the last-level cache so the figures are DRAM bandwidth; smaller
+/// shapes rotate through enough copies of their arrays to exceed that, one copy per call.
 public struct StreamBackend: Backend {
     public let name = "c"
     public let summary = "C STREAM kernels (copy, scale, add, triad, read-only sum), fp64, split across threads"
@@ -20,7 +21,9 @@ public struct StreamBackend: Backend {
         guard case let .stream(kernel, elements) = spec.shape else {
             throw AccelBenchError(.unsupportedCase, "c: not a stream shape")
         }
-        return StreamCase(kernel: kernel, elements: elements, pool: context.pool, seed: context.seed)
+        let bytesPerCopy = kernel.arrays * elements * 8
+        let copies = max(1, (4 * context.lastLevelCacheBytes + bytesPerCopy - 1) / bytesPerCopy)
+        return StreamCase(kernel: kernel, elements: elements, copies: copies, pool: context.pool, seed: context.seed)
     }
 }
 
@@ -28,42 +31,56 @@ final class StreamCase: PreparedCase {
     static let scalar = 3.0
     let kernel: StreamKernel
     let elements: Int
+    /// Copies of the arrays the calls rotate through (1 when the arrays exceed the cache by themselves).
+    let copies: Int
+    /// Elements between copies (rounded up to a cache line).
+    let stride: Int
     let pool: WorkerPool
-    /// Inputs and outputs by role: `x = y (op) z`.
+    /// One buffer per role, `x = y (op) z`, each holding `copies` copies.
     let arrays: [AlignedBuffer<Double>]
-    /// Per-worker partial sums of the read kernel.
+    /// Per-worker partial sums of the read kernel (a cache line apart).
     let partialSums: AlignedBuffer<Double>
-    var kernelPath: String { "ckernels_stream_\(kernel.rawValue), \(pool.threadCount) thread(s)" }
+    /// The copy the next call uses, and the one the last call used.
+    private var nextCopy = 0
+    private var lastCopy = 0
 
-    init(kernel: StreamKernel, elements: Int, pool: WorkerPool, seed: UInt64) {
+    var kernelPath: String {
+        "ckernels_stream_\(kernel.rawValue), \(pool.threadCount) thread(s)" + (copies > 1 ? ", rotating \(copies) copies" : "")
+    }
+
+    init(kernel: StreamKernel, elements: Int, copies: Int, pool: WorkerPool, seed: UInt64) {
         self.kernel = kernel
         self.elements = elements
+        self.copies = copies
+        stride = (elements + 7) / 8 * 8
         self.pool = pool
-        arrays = (0..<kernel.arrays).map { _ in AlignedBuffer<Double>(count: elements) }
+        arrays = (0..<kernel.arrays).map { _ in AlignedBuffer<Double>(count: copies * ((elements + 7) / 8 * 8)) }
         partialSums = AlignedBuffer(count: pool.threadCount * 8)
         // First touch by the streaming worker, with seeded values per chunk.
         let addresses = arrays.map { UInt(bitPattern: $0.pointer) }
-        let count = elements
+        let (count, stride, copies) = (elements, self.stride, copies)
         pool.run { worker in
             let range = WorkerPool.chunk(worker, of: pool.threadCount, count: count)
-            for (index, address) in addresses.enumerated() {
-                let base = UnsafeMutablePointer<Double>(bitPattern: address)! + range.lowerBound
-                var rng = SeededGenerator(seed: seed &+ UInt64(index) &* 0x9E37 &+ UInt64(range.lowerBound))
-                rng.fill(base, count: range.count)
+            for copy in 0..<copies {
+                for (index, address) in addresses.enumerated() {
+                    let base = UnsafeMutablePointer<Double>(bitPattern: address)! + copy * stride + range.lowerBound
+                    var rng = SeededGenerator(seed: seed &+ UInt64(index) &* 0x9E37 &+ UInt64(range.lowerBound))
+                    rng.fill(base, count: range.count)
+                }
             }
         }
     }
 
-    /// The output array (nil for the read kernel, whose output is a sum).
-    private var output: AlignedBuffer<Double>? { kernel == .read ? nil : arrays[0] }
-
     func poisonOutputs() {
-        if let output { output.pointer.update(repeating: .nan, count: elements) }
+        if kernel != .read { arrays[0].pointer.update(repeating: .nan, count: arrays[0].count) }
         partialSums.pointer.update(repeating: .nan, count: partialSums.count)
     }
 
     func run() {
-        let p = arrays.map { UInt(bitPattern: $0.pointer) }
+        let offset = nextCopy * stride
+        lastCopy = nextCopy
+        nextCopy = (nextCopy + 1) % copies
+        let p = arrays.map { UInt(bitPattern: $0.pointer + offset) }
         let sums = UInt(bitPattern: partialSums.pointer)
         let kernel = self.kernel, count = elements, threads = pool.threadCount, q = StreamCase.scalar
         pool.run { worker in
@@ -83,13 +100,14 @@ final class StreamCase: PreparedCase {
         }
     }
 
-    /// Element-wise kernels: |x - expected| / (sum of the operands' magnitudes) <= 2u, which holds
-    /// whether or not the compiler fused the triad's multiply-add; the
-    /// read-only sum is compared with a float64 sum within n·u relative to the sum of magnitudes.
+    /// Checks the copy the last call used. Element-wise kernels: |x - expected| / (sum of the operands'
+    /// magnitudes) <= 2u, which holds whether or not the compiler fused the triad's multiply-add; the
+    /// read-only sum is compared with a compensated float64 sum within n·u relative to the sum of magnitudes.
     func check() -> CorrectnessCheck {
+        let offset = lastCopy * stride
         if kernel == .read {
             var exact = 0.0, magnitude = 0.0, compensation = 0.0
-            let a = arrays[0].pointer
+            let a = arrays[0].pointer + offset
             for i in 0..<elements {  // Kahan-compensated reference sum
                 let y = a[i] - compensation
                 let t = exact + y
@@ -98,7 +116,7 @@ final class StreamCase: PreparedCase {
                 magnitude += abs(a[i])
             }
             var got = 0.0, nonFinite = 0
-            for w in 0..<pool.threadCount {
+            for w in 0..<pool.threadCount where !WorkerPool.chunk(w, of: pool.threadCount, count: elements).isEmpty {
                 let s = partialSums[w * 8]
                 if s.isFinite { got += s } else { nonFinite += 1 }
             }
@@ -108,9 +126,9 @@ final class StreamCase: PreparedCase {
                 toleranceName: "fp64-sum n·u", tolerance: tolerance, elementsChecked: pool.threadCount,
                 nonFinite: nonFinite)
         }
-        let x = arrays[0].pointer
-        let y = arrays.count > 1 ? arrays[1].pointer : x
-        let z = arrays.count > 2 ? arrays[2].pointer : x
+        let x = arrays[0].pointer + offset
+        let y = arrays.count > 1 ? arrays[1].pointer + offset : x
+        let z = arrays.count > 2 ? arrays[2].pointer + offset : x
         let q = StreamCase.scalar
         var worst = 0.0, nonFinite = 0
         for i in 0..<elements {

@@ -52,11 +52,15 @@ public struct CaseContext: Sendable {
     public let seed: UInt64
     /// Elements of output the correctness check samples (all of them when the output is smaller).
     public let checkSamples: Int
+    /// The machine's last-level cache, bytes (0: unknown). Memory-bound cases whose buffers fit in it
+    /// rotate through enough copies to exceed it 4x, so they measure memory, not cache.
+    public let lastLevelCacheBytes: Int
 
-    public init(pool: WorkerPool, seed: UInt64, checkSamples: Int = 4096) {
+    public init(pool: WorkerPool, seed: UInt64, checkSamples: Int = 4096, lastLevelCacheBytes: Int = 0) {
         self.pool = pool
         self.seed = seed
         self.checkSamples = checkSamples
+        self.lastLevelCacheBytes = lastLevelCacheBytes
     }
 }
 

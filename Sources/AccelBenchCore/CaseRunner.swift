@@ -5,12 +5,18 @@
 public struct CaseRunner: Sendable {
     public let measurer: Measurer
     public let seed: UInt64
+    /// Passed to backends (see `CaseContext.lastLevelCacheBytes`).
+    public let lastLevelCacheBytes: Int
     /// The ceiling a case is judged against, if one is known.
     public let peak: @Sendable (CaseSpec) -> Peak?
 
-    public init(measurer: Measurer, seed: UInt64 = 0x5EED, peak: @escaping @Sendable (CaseSpec) -> Peak? = { _ in nil }) {
+    public init(
+        measurer: Measurer, seed: UInt64 = 0x5EED, lastLevelCacheBytes: Int = 0,
+        peak: @escaping @Sendable (CaseSpec) -> Peak? = { _ in nil }
+    ) {
         self.measurer = measurer
         self.seed = seed
+        self.lastLevelCacheBytes = lastLevelCacheBytes
         self.peak = peak
     }
 
@@ -24,7 +30,8 @@ public struct CaseRunner: Sendable {
         }
         let prepared: any PreparedCase
         do {
-            prepared = try backend.prepare(spec, context: CaseContext(pool: pool, seed: seed))
+            prepared = try backend.prepare(
+                spec, context: CaseContext(pool: pool, seed: seed, lastLevelCacheBytes: lastLevelCacheBytes))
         } catch {
             result.status = .failed
             result.reason = "prepare failed: \(error)"

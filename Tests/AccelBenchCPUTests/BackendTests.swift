@@ -173,3 +173,20 @@ func runCase(_ spec: CaseSpec, _ backend: any Backend) -> CaseResult {
         }
     }
 }
+
+@Suite struct StreamRotationTests {
+    @Test func smallArraysRotateThroughCopiesLargerThanTheCache() throws {
+        let spec = CaseSpec(workload: .stream, backend: "c", dtype: .fp64, shape: .stream(kernel: .triad, elements: 1000), threads: 2)
+        let pool = WorkerPool(threadCount: 2)
+        let prepared = try StreamBackend().prepare(spec, context: CaseContext(pool: pool, seed: 3, lastLevelCacheBytes: 1 << 20))
+        // 4 MiB / (3 arrays x 8000 bytes) = 175 copies.
+        #expect(prepared.kernelPath.contains("rotating 175 copies"))
+        for _ in 0..<200 {
+            prepared.poisonOutputs()
+            prepared.run()
+            #expect(prepared.check().passed)
+        }
+        let result = CaseRunner(measurer: Measurer(rule: quickRule), lastLevelCacheBytes: 1 << 20).run(spec, on: StreamBackend(), pool: pool)
+        #expect(result.status == .passed)
+    }
+}
