@@ -102,6 +102,14 @@ final class MatmulBuffers {
     func check() -> CorrectnessCheck {
         checker.check(c: c.pointer, ldc: n)
     }
+
+    /// A and B as bf16 bit patterns (exact when the buffers were made with `roundToBF16`).
+    func bf16Inputs() -> (a: AlignedBuffer<UInt16>, b: AlignedBuffer<UInt16>) {
+        let a16 = AlignedBuffer<UInt16>(count: m * k), b16 = AlignedBuffer<UInt16>(count: k * n)
+        for i in 0..<a16.count { a16[i] = BFloat16.bits(a[i]) }
+        for i in 0..<b16.count { b16[i] = BFloat16.bits(b[i]) }
+        return (a16, b16)
+    }
 }
 
 /// bf16 conversions used to build inputs (round to nearest even, as hardware converts).

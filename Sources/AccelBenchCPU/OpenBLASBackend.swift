@@ -99,10 +99,7 @@ final class OpenBLASSBGEMMCase: PreparedCase {
     init(buffers: MatmulBuffers, sbgemm: @escaping OpenBLASBackend.SBGEMM) {
         self.buffers = buffers
         self.sbgemm = sbgemm
-        a16 = AlignedBuffer(count: buffers.m * buffers.k)
-        b16 = AlignedBuffer(count: buffers.k * buffers.n)
-        for i in 0..<a16.count { a16[i] = BFloat16.bits(buffers.a[i]) }
-        for i in 0..<b16.count { b16[i] = BFloat16.bits(buffers.b[i]) }
+        (a16, b16) = buffers.bf16Inputs()
     }
 
     func poisonOutputs() { buffers.poison() }
