@@ -1,7 +1,9 @@
-// fp32 GEMM for CPUs with AVX-512 F/BW/DQ/VL (this module is compiled with -target-cpu
+// fp32 GEMM for CPUs with AVX-512 F/CD/BW/DQ/VL (this module is compiled with -target-cpu
 // skylake-avx512: call it only after the caller has checked the CPU, see CPUISA in AccelBenchKernels).
-// The driver (loops, packing, edges) is SGEMMDriver.swift, shared with the other kernel modules;
-// this file holds the register tile and the block sizes.
+// The driver (loops, packing, edges) is SGEMMDriver.swift, shared with the other kernel modules by a
+// symbolic link; this file holds the register tile and the block sizes. The micro-kernel is fully
+// written out: one local variable per accumulator register (arrays or tuples would not stay in
+// registers), `addingProduct` for every multiply-add (Swift never fuses `a * b + c`).
 
 /// Single-threaded fp32 GEMM with a 6 x 64 register tile of `SIMD16<Float>` (24 zmm accumulators).
 /// Only raw pointers and integers cross the module boundary.
@@ -21,7 +23,8 @@ public enum SGEMMAVX512 {
 
     /// C (m x n, row stride ldc) = A (m x k, row stride lda) x B (k x n, row stride ldb), overwriting C
     /// (C is never read before it is written; k == 0 zeroes it). Row-major; any sub-block works through
-    /// pointer offsets and leading dimensions. Single-threaded.
+    /// pointer offsets and leading dimensions. Single-threaded; `workspace` holds
+    /// `workspaceFloats(m:n:k:)` floats and is not shared with a concurrent call.
     @inline(never)
     public static func sgemm(
         m: Int, n: Int, k: Int,
@@ -38,11 +41,15 @@ enum SGEMMShape {
 }
 
 enum SGEMMBlocking {
+    // kc = 512: a 6 x 512 A panel (12 KiB) stays in L1, a 512 x 64 B panel (128 KiB) in L2.
+    // mc: the packed A block (mc x kc) shares L2 with the B panel. nc: the packed B block (kc x nc,
+    // 8 MiB at most) lives in L3.
     static var kc: Int { 512 }
     static var mc: Int { 144 }
     static var nc: Int { 4096 }
 }
 
+/// The micro-kernel on packed panels (A: kc x 6, B: kc x 64).
 @inline(never)
 func sgemmKernel(
     kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
@@ -51,6 +58,7 @@ func sgemmKernel(
     sgemmTile6x64(kc: kc, a: a, aRowStride: 1, aKStride: 6, b: b, bKStride: 64, c: c, ldc: ldc, accumulate: accumulate)
 }
 
+/// The micro-kernel reading A and/or B in place (strides in floats).
 @inline(never)
 func sgemmKernelStrided(
     kc: Int, a: UnsafePointer<Float>, aRowStride: Int, aKStride: Int,
@@ -65,18 +73,18 @@ func sgemmKernelStrided(
 /// Packs 6 full rows of A (kc long, row stride lda) into a kc x 6 panel.
 @inline(__always)
 func sgemmPackAFull(kc: Int, a: UnsafePointer<Float>, lda: Int, into dst: UnsafeMutablePointer<Float>) {
-    let a0 = a, a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda, a4 = a3 + lda, a5 = a4 + lda
+    let mr = SGEMMShape.mr
     var out = dst
     for p in 0..<kc {
-        out[0] = a0[p]; out[1] = a1[p]; out[2] = a2[p]
-        out[3] = a3[p]; out[4] = a4[p]; out[5] = a5[p]
-        out += 6
+        for r in 0..<mr { out[r] = a[r &* lda &+ p] }
+        out += mr
     }
 }
 
+
 /// The 6x64 register tile: C[r][j] (=, or += when `accumulate`) sum over p < kc of
 /// A(r, p) * B(p, j), where A(r, p) = a[r * aRowStride + p * aKStride], B(p, j) = b[p * bKStride + j]
-/// and C[r][j] = c[r * ldc + j], for r < 6, j < 64. 24 accumulators of SIMD16<Float> in registers.
+/// and C[r][j] = c[r * ldc + j], for r < 6, j < 64: 24 accumulators of SIMD16<Float> in registers.
 @inline(__always)
 func sgemmTile6x64(
     kc: Int, a: UnsafePointer<Float>, aRowStride: Int, aKStride: Int,
@@ -93,7 +101,89 @@ func sgemmTile6x64(
     var pa = a
     var pb = UnsafeRawPointer(b)
     let bStep: Int = bKStride &* 4
-    var left = kc
+    // Two passes over k: the C tile is prefetched (for writing) shortly before the end, so its
+    // lines arrive in L1 in time and are not evicted again by the B panel streaming through.
+    let tail = min(kc, 32)
+    var left = kc &- tail
+    while left > 0 {
+        let b0 = pb.loadUnaligned(fromByteOffset: 0, as: V.self)
+        let b1 = pb.loadUnaligned(fromByteOffset: 64, as: V.self)
+        let b2 = pb.loadUnaligned(fromByteOffset: 128, as: V.self)
+        let b3 = pb.loadUnaligned(fromByteOffset: 192, as: V.self)
+        let a0 = V(repeating: pa[0])
+        c0_0 = c0_0.addingProduct(a0, b0)
+        c0_1 = c0_1.addingProduct(a0, b1)
+        c0_2 = c0_2.addingProduct(a0, b2)
+        c0_3 = c0_3.addingProduct(a0, b3)
+        let a1 = V(repeating: pa[1 &* aRowStride])
+        c1_0 = c1_0.addingProduct(a1, b0)
+        c1_1 = c1_1.addingProduct(a1, b1)
+        c1_2 = c1_2.addingProduct(a1, b2)
+        c1_3 = c1_3.addingProduct(a1, b3)
+        let a2 = V(repeating: pa[2 &* aRowStride])
+        c2_0 = c2_0.addingProduct(a2, b0)
+        c2_1 = c2_1.addingProduct(a2, b1)
+        c2_2 = c2_2.addingProduct(a2, b2)
+        c2_3 = c2_3.addingProduct(a2, b3)
+        let a3 = V(repeating: pa[3 &* aRowStride])
+        c3_0 = c3_0.addingProduct(a3, b0)
+        c3_1 = c3_1.addingProduct(a3, b1)
+        c3_2 = c3_2.addingProduct(a3, b2)
+        c3_3 = c3_3.addingProduct(a3, b3)
+        let a4 = V(repeating: pa[4 &* aRowStride])
+        c4_0 = c4_0.addingProduct(a4, b0)
+        c4_1 = c4_1.addingProduct(a4, b1)
+        c4_2 = c4_2.addingProduct(a4, b2)
+        c4_3 = c4_3.addingProduct(a4, b3)
+        let a5 = V(repeating: pa[5 &* aRowStride])
+        c5_0 = c5_0.addingProduct(a5, b0)
+        c5_1 = c5_1.addingProduct(a5, b1)
+        c5_2 = c5_2.addingProduct(a5, b2)
+        c5_3 = c5_3.addingProduct(a5, b3)
+        pa += aKStride
+        pb += bStep
+        left &-= 1
+    }
+    do {
+        let rowBytes: Int = ldc &* 4
+        var row = UnsafeRawPointer(c)
+        sgemmLLVMPrefetch(row + 0, 1, 3, 1)
+        sgemmLLVMPrefetch(row + 64, 1, 3, 1)
+        sgemmLLVMPrefetch(row + 128, 1, 3, 1)
+        sgemmLLVMPrefetch(row + 192, 1, 3, 1)
+        sgemmLLVMPrefetch(row + 252, 1, 3, 1)
+        row += rowBytes
+        sgemmLLVMPrefetch(row + 0, 1, 3, 1)
+        sgemmLLVMPrefetch(row + 64, 1, 3, 1)
+        sgemmLLVMPrefetch(row + 128, 1, 3, 1)
+        sgemmLLVMPrefetch(row + 192, 1, 3, 1)
+        sgemmLLVMPrefetch(row + 252, 1, 3, 1)
+        row += rowBytes
+        sgemmLLVMPrefetch(row + 0, 1, 3, 1)
+        sgemmLLVMPrefetch(row + 64, 1, 3, 1)
+        sgemmLLVMPrefetch(row + 128, 1, 3, 1)
+        sgemmLLVMPrefetch(row + 192, 1, 3, 1)
+        sgemmLLVMPrefetch(row + 252, 1, 3, 1)
+        row += rowBytes
+        sgemmLLVMPrefetch(row + 0, 1, 3, 1)
+        sgemmLLVMPrefetch(row + 64, 1, 3, 1)
+        sgemmLLVMPrefetch(row + 128, 1, 3, 1)
+        sgemmLLVMPrefetch(row + 192, 1, 3, 1)
+        sgemmLLVMPrefetch(row + 252, 1, 3, 1)
+        row += rowBytes
+        sgemmLLVMPrefetch(row + 0, 1, 3, 1)
+        sgemmLLVMPrefetch(row + 64, 1, 3, 1)
+        sgemmLLVMPrefetch(row + 128, 1, 3, 1)
+        sgemmLLVMPrefetch(row + 192, 1, 3, 1)
+        sgemmLLVMPrefetch(row + 252, 1, 3, 1)
+        row += rowBytes
+        sgemmLLVMPrefetch(row + 0, 1, 3, 1)
+        sgemmLLVMPrefetch(row + 64, 1, 3, 1)
+        sgemmLLVMPrefetch(row + 128, 1, 3, 1)
+        sgemmLLVMPrefetch(row + 192, 1, 3, 1)
+        sgemmLLVMPrefetch(row + 252, 1, 3, 1)
+    }
+    left = tail
     while left > 0 {
         let b0 = pb.loadUnaligned(fromByteOffset: 0, as: V.self)
         let b1 = pb.loadUnaligned(fromByteOffset: 64, as: V.self)

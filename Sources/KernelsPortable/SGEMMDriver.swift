@@ -16,7 +16,8 @@
 //
 // Loop nest (BLIS order): jc (nc columns of C) > pc (kc of the K dimension; B block packed into
 // kc x nr panels) > ic (mc rows; A block packed into mr x kc panels) > jr (one B panel) > ir (one A
-// panel: one micro-kernel call). The first pc block stores into C, later ones add to it, so C is
+// panel: one micro-kernel call). B is packed a few panels at a time inside the first ic block, just
+// before those panels are first used. The first pc block stores into C, later ones add to it, so C is
 // never read before it has been written (it may hold NaN on entry). Edge tiles are computed from
 // zero-padded panels into a temporary mr x nr tile and only the valid part is copied out.
 //
@@ -28,7 +29,8 @@
 
 /// `llvm.prefetch(address, rw, locality, cache type)`: Swift has no prefetch builtin (clang's
 /// `_mm_prefetch` is a macro and `_m_prefetch` is dropped by the importer), so the LLVM intrinsic is
-/// named directly. The last three arguments must be literal constants at every call site.
+/// named directly. The last three arguments must be literal constants at every call site. The
+/// micro-kernels use it for the C tile; the B packing for the source rows ahead.
 @_silgen_name("llvm.prefetch.p0")
 func sgemmLLVMPrefetch(_ address: UnsafeRawPointer, _ rw: Int32, _ locality: Int32, _ cacheType: Int32)
 
@@ -79,8 +81,6 @@ enum SGEMMDriver {
                 let bBlock = b + (pc &* ldb &+ jc)
                 if directB {
                     packRaggedB(kc: kcCur, nc: ncCur, b: bBlock, ldb: ldb, into: packedB)
-                } else {
-                    packB(kc: kcCur, nc: ncCur, b: bBlock, ldb: ldb, into: packedB)
                 }
                 var ic = 0
                 while ic < m {
@@ -95,7 +95,8 @@ enum SGEMMDriver {
                         mc: mcCur, nc: ncCur, kc: kcCur, aBlock: aBlock, lda: lda, packedA: packedA,
                         bBlock: bBlock, ldb: ldb, packedB: packedB,
                         c: c + (ic &* ldc &+ jc), ldc: ldc, tile: tile, accumulate: pc > 0,
-                        directA: directA, directB: directB)
+                        directA: directA, directB: directB, packBNow: !directB && ic == 0,
+                        singleRowBlock: mcCur == m)
                     ic &+= mcCur
                 }
                 pc &+= kcCur
@@ -110,20 +111,29 @@ enum SGEMMDriver {
         mc: Int, nc: Int, kc: Int, aBlock: UnsafePointer<Float>, lda: Int, packedA: UnsafeMutablePointer<Float>,
         bBlock: UnsafePointer<Float>, ldb: Int, packedB: UnsafeMutablePointer<Float>,
         c: UnsafeMutablePointer<Float>, ldc: Int, tile: UnsafeMutablePointer<Float>, accumulate: Bool,
-        directA: Bool, directB: Bool
+        directA: Bool, directB: Bool, packBNow: Bool, singleRowBlock: Bool
     ) {
         let mr = SGEMMShape.mr, nr = SGEMMShape.nr
+        let chunk = bChunkColumns(kc: kc)
         var jr = 0
         while jr < nc {
+            if packBNow && jr % chunk == 0 {
+                // Pack the next few B panels just before their first use (so they are still in L2
+                // for it); later row blocks (ic > 0) find them packed. With a single row block the
+                // panels are used once, so every chunk reuses the start of the buffer (no write
+                // misses: it stays in L2).
+                let columns = min(chunk, nc &- jr)
+                let offset = singleRowBlock ? 0 : jr &* kc
+                packB(kc: kc, nc: columns, b: bBlock + jr, ldb: ldb, into: packedB + offset)
+            }
             let nrCur = min(nr, nc &- jr)
-            let bPanel = UnsafePointer(packedB + jr &* kc)
+            let bPanel = UnsafePointer(packedB + (singleRowBlock ? (jr % chunk) &* kc : jr &* kc))
             var ir = 0
             while ir < mc {
                 let mrCur = min(mr, mc &- ir)
                 let aPanel = UnsafePointer(packedA + ir &* kc)
                 let cTile = c + (ir &* ldc &+ jr)
                 if mrCur == mr && nrCur == nr {
-                    prefetchTile(cTile, ldc: ldc)
                     if directA {
                         sgemmKernelStrided(
                             kc: kc, a: aBlock + ir &* lda, aRowStride: lda, aKStride: 1,
@@ -158,24 +168,6 @@ enum SGEMMDriver {
                 ir &+= mr
             }
             jr &+= nr
-        }
-    }
-
-    /// Asks for the cache lines of a full C tile (for writing) before the kernel streams through kc.
-    @inline(__always)
-    static func prefetchTile(_ c: UnsafeMutablePointer<Float>, ldc: Int) {
-        let lines: Int = (SGEMMShape.nr &* 4 &+ 63) / 64
-        var row = UnsafeRawPointer(c)
-        let rowBytes: Int = ldc &* 4
-        for _ in 0..<SGEMMShape.mr {
-            var line = 0
-            while line < lines {
-                sgemmLLVMPrefetch(row + line &* 64, 1, 3, 1)
-                line &+= 1
-            }
-            // The last float of the row: the row may straddle one more line than `lines`.
-            sgemmLLVMPrefetch(row + (SGEMMShape.nr &* 4 &- 4), 1, 3, 1)
-            row += rowBytes
         }
     }
 
@@ -234,17 +226,51 @@ enum SGEMMDriver {
         }
     }
 
+    /// Columns of B packed at a time (whole panels, about 192 KiB packed): small enough to stay in
+    /// L2 until the micro-kernels use them, wide enough to read each source row in long runs.
+    @inline(__always)
+    static func bChunkColumns(kc: Int) -> Int {
+        let nr = SGEMMShape.nr
+        let panelBytes: Int = kc &* nr &* 4
+        return max(1, (192 &* 1024) / max(1, panelBytes)) &* nr
+    }
+
     /// Packs the kc x nc block of B (row stride ldb) into ceil(nc / nr) panels of kc x nr floats
-    /// (panel element (p, j) at p * nr + j), columns past nc zero.
+    /// (panel element (p, j) at p * nr + j), columns past nc zero. Walks B row by row (each source
+    /// row is one contiguous run, prefetched a few rows ahead: a row of B usually lies on its own
+    /// page, where the hardware prefetchers stop) and scatters each row into the panels.
     static func packB(kc: Int, nc: Int, b: UnsafePointer<Float>, ldb: Int, into dst: UnsafeMutablePointer<Float>) {
         let nr = SGEMMShape.nr
-        var j = 0
+        let fullPanels = nc / nr
+        let rest = nc &- fullPanels &* nr
+        let panelStride: Int = kc &* nr
+        let rowBytes: Int = nc &* 4
+        let ahead = 6
+        let aheadBytes: Int = ahead &* ldb &* 4
+        var src = b
         var out = dst
-        while j < nc {
-            let columns = min(nr, nc &- j)
-            packBPanel(columns: columns, kc: kc, b: b + j, ldb: ldb, into: out)
-            out += nr &* kc
-            j &+= nr
+        for p in 0..<kc {
+            if p &+ ahead < kc {
+                let row = UnsafeRawPointer(src) + aheadBytes
+                var offset = 0
+                while offset < rowBytes {
+                    sgemmLLVMPrefetch(row + offset, 0, 3, 1)
+                    offset &+= 64
+                }
+                sgemmLLVMPrefetch(row + (rowBytes &- 4), 0, 3, 1)
+            }
+            var s = src
+            var o = out
+            for _ in 0..<fullPanels {
+                for j in 0..<nr { o[j] = s[j] }
+                s += nr
+                o += panelStride
+            }
+            if rest > 0 {
+                for j in 0..<nr { o[j] = j < rest ? s[j] : 0 }
+            }
+            src += ldb
+            out += nr
         }
     }
 

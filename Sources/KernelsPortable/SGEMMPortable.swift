@@ -1,8 +1,6 @@
 // fp32 GEMM for any CPU (this module is compiled for the baseline target: SSE2 on x86-64, NEON on
-// arm64). Without FMA in the baseline x86-64 ISA, `addingProduct` would become a call to fmaf per
-// lane, so the tile multiplies and adds separately (two roundings; within the GEMM error bound).
-// The driver (loops, packing, edges) is SGEMMDriver.swift, shared with the other kernel modules;
-// this file holds the register tile and the block sizes.
+// arm64). The driver is SGEMMDriver.swift (this folder holds the file itself; the AVX modules link to
+// it).
 
 /// Single-threaded fp32 GEMM with a 6 x 8 register tile of `SIMD4<Float>` (12 xmm accumulators).
 /// Only raw pointers and integers cross the module boundary.
@@ -22,7 +20,8 @@ public enum SGEMMPortable {
 
     /// C (m x n, row stride ldc) = A (m x k, row stride lda) x B (k x n, row stride ldb), overwriting C
     /// (C is never read before it is written; k == 0 zeroes it). Row-major; any sub-block works through
-    /// pointer offsets and leading dimensions. Single-threaded.
+    /// pointer offsets and leading dimensions. Single-threaded; `workspace` holds
+    /// `workspaceFloats(m:n:k:)` floats and is not shared with a concurrent call.
     @inline(never)
     public static func sgemm(
         m: Int, n: Int, k: Int,
@@ -39,11 +38,14 @@ enum SGEMMShape {
 }
 
 enum SGEMMBlocking {
+    // Smaller panels: 16 xmm registers and no FMA on baseline x86-64 make this kernel several times
+    // slower, so it needs less bandwidth per flop and fits its blocks more loosely.
     static var kc: Int { 256 }
     static var mc: Int { 96 }
     static var nc: Int { 4096 }
 }
 
+/// The micro-kernel on packed panels (A: kc x 6, B: kc x 8).
 @inline(never)
 func sgemmKernel(
     kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
@@ -52,6 +54,7 @@ func sgemmKernel(
     sgemmTile6x8(kc: kc, a: a, aRowStride: 1, aKStride: 6, b: b, bKStride: 8, c: c, ldc: ldc, accumulate: accumulate)
 }
 
+/// The micro-kernel reading A and/or B in place (strides in floats).
 @inline(never)
 func sgemmKernelStrided(
     kc: Int, a: UnsafePointer<Float>, aRowStride: Int, aKStride: Int,
@@ -66,18 +69,29 @@ func sgemmKernelStrided(
 /// Packs 6 full rows of A (kc long, row stride lda) into a kc x 6 panel.
 @inline(__always)
 func sgemmPackAFull(kc: Int, a: UnsafePointer<Float>, lda: Int, into dst: UnsafeMutablePointer<Float>) {
-    let a0 = a, a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda, a4 = a3 + lda, a5 = a4 + lda
+    let mr = SGEMMShape.mr
     var out = dst
     for p in 0..<kc {
-        out[0] = a0[p]; out[1] = a1[p]; out[2] = a2[p]
-        out[3] = a3[p]; out[4] = a4[p]; out[5] = a5[p]
-        out += 6
+        for r in 0..<mr { out[r] = a[r &* lda &+ p] }
+        out += mr
     }
 }
 
+/// c + a * b. On arm64 FMA is baseline (`fmla`); on baseline x86-64 there is no FMA instruction and
+/// `addingProduct` would call `fmaf` for every lane, so it multiplies and adds (two roundings).
+@inline(__always)
+func sgemmMultiplyAdd(_ c: SIMD4<Float>, _ a: SIMD4<Float>, _ b: SIMD4<Float>) -> SIMD4<Float> {
+    #if arch(arm64)
+    return c.addingProduct(a, b)
+    #else
+    return c + a * b
+    #endif
+}
+
+
 /// The 6x8 register tile: C[r][j] (=, or += when `accumulate`) sum over p < kc of
 /// A(r, p) * B(p, j), where A(r, p) = a[r * aRowStride + p * aKStride], B(p, j) = b[p * bKStride + j]
-/// and C[r][j] = c[r * ldc + j], for r < 6, j < 8. 12 accumulators of SIMD4<Float> in registers.
+/// and C[r][j] = c[r * ldc + j], for r < 6, j < 8: 12 accumulators of SIMD4<Float> in registers.
 @inline(__always)
 func sgemmTile6x8(
     kc: Int, a: UnsafePointer<Float>, aRowStride: Int, aKStride: Int,
@@ -99,23 +113,23 @@ func sgemmTile6x8(
         let b0 = pb.loadUnaligned(fromByteOffset: 0, as: V.self)
         let b1 = pb.loadUnaligned(fromByteOffset: 16, as: V.self)
         let a0 = V(repeating: pa[0])
-        c0_0 = c0_0 + a0 * b0
-        c0_1 = c0_1 + a0 * b1
+        c0_0 = sgemmMultiplyAdd(c0_0, a0, b0)
+        c0_1 = sgemmMultiplyAdd(c0_1, a0, b1)
         let a1 = V(repeating: pa[1 &* aRowStride])
-        c1_0 = c1_0 + a1 * b0
-        c1_1 = c1_1 + a1 * b1
+        c1_0 = sgemmMultiplyAdd(c1_0, a1, b0)
+        c1_1 = sgemmMultiplyAdd(c1_1, a1, b1)
         let a2 = V(repeating: pa[2 &* aRowStride])
-        c2_0 = c2_0 + a2 * b0
-        c2_1 = c2_1 + a2 * b1
+        c2_0 = sgemmMultiplyAdd(c2_0, a2, b0)
+        c2_1 = sgemmMultiplyAdd(c2_1, a2, b1)
         let a3 = V(repeating: pa[3 &* aRowStride])
-        c3_0 = c3_0 + a3 * b0
-        c3_1 = c3_1 + a3 * b1
+        c3_0 = sgemmMultiplyAdd(c3_0, a3, b0)
+        c3_1 = sgemmMultiplyAdd(c3_1, a3, b1)
         let a4 = V(repeating: pa[4 &* aRowStride])
-        c4_0 = c4_0 + a4 * b0
-        c4_1 = c4_1 + a4 * b1
+        c4_0 = sgemmMultiplyAdd(c4_0, a4, b0)
+        c4_1 = sgemmMultiplyAdd(c4_1, a4, b1)
         let a5 = V(repeating: pa[5 &* aRowStride])
-        c5_0 = c5_0 + a5 * b0
-        c5_1 = c5_1 + a5 * b1
+        c5_0 = sgemmMultiplyAdd(c5_0, a5, b0)
+        c5_1 = sgemmMultiplyAdd(c5_1, a5, b1)
         pa += aKStride
         pb += bStep
         left &-= 1

@@ -96,9 +96,13 @@ import Testing
             Shape(m: mr + 2, n: nr + 5, k: kc + 3),  // two depth blocks (kc + 3 splits evenly)
             Shape(m: 3, n: 2 * nr + 1, k: 2 * kc + 1),  // three depth blocks, m < mr
             Shape(m: mc + mr + 1, n: nr - 7, k: 9),  // two row blocks; n < nr: A read in place
+            // B packed a chunk of panels at a time, several chunks (one row block: a reused buffer;
+            // two row blocks: packed once, reused by the second).
+            Shape(m: 2 * mr + 1, n: max(5 * nr + 3, 403), k: kc),
+            Shape(m: mc + 1, n: max(2 * nr + 1, 403), k: kc - 1),
             Shape(m: 4 * mr + 5, n: nr, k: 21),  // one panel wide: A read in place, ragged last rows
             Shape(m: mr, n: 3 * nr + 9, k: 13),  // one panel tall: B read in place, ragged last panel
-            Shape(m: mr - 1, n: 2 * nr, k: 13),  // fewer rows than a panel: B in place? (no: ragged)
+            Shape(m: mr - 1, n: 2 * nr, k: 13),  // fewer rows than a panel: a ragged A panel
             Shape(m: 5, n: 7, k: 11, padA: 3, padB: 5, padC: 9),
             Shape(m: 2 * mr + 3, n: 2 * nr + 1, k: 19, padA: 1, padB: 17, padC: 33),
             Shape(m: mr, n: nr, k: 9, padA: 16, padB: 16, padC: 16),
