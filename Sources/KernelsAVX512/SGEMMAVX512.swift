@@ -38,24 +38,29 @@ public enum SGEMMAVX512 {
 enum SGEMMShape {
     static var mr: Int { 6 }
     static var nr: Int { 64 }
+    /// Bytes of the next B panel each k step of the micro-kernel prefetches (0: none).
+    static var nextPanelBytesPerStep: Int { 16 }
 }
 
 enum SGEMMBlocking {
-    // kc = 512: a 6 x 512 A panel (12 KiB) stays in L1, a 512 x 64 B panel (128 KiB) in L2.
-    // mc: the packed A block (mc x kc) shares L2 with the B panel. nc: the packed B block (kc x nc,
-    // 8 MiB at most) lives in L3.
+    // Measured on Zen 4 (1 MiB L2, 32 MiB L3). kc = 512: a 512 x 64 B panel (128 KiB) in L2, each
+    // micro-kernel call streaming it once (a 6 x 512 A panel, 12 KiB, alongside). mc = 288: the packed
+    // A block (576 KiB) fills most of L2; a larger mc means fewer passes over the packed B block,
+    // whose panels come back from L3 on every pass (144 was 2-3% slower at 2048-4096, 576 no better).
+    // nc: the packed B block (kc x nc, 8 MiB at most) lives in L3.
     static var kc: Int { 512 }
-    static var mc: Int { 144 }
+    static var mc: Int { 288 }
     static var nc: Int { 4096 }
 }
 
-/// The micro-kernel on packed panels (A: kc x 6, B: kc x 64).
+/// The micro-kernel on packed panels (A: kc x 6, B: kc x 64). `next`: where to prefetch from
+/// (`SGEMMShape.nextPanelBytesPerStep` bytes per k step), a slice of the next B panel.
 @inline(never)
 func sgemmKernel(
     kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
-    c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
+    c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, next: UnsafeRawPointer
 ) {
-    sgemmTile6x64(kc: kc, a: a, aRowStride: 1, aKStride: 6, b: b, bKStride: 64, c: c, ldc: ldc, accumulate: accumulate)
+    sgemmTile6x64(kc: kc, a: a, aRowStride: 1, aKStride: 6, b: b, bKStride: 64, c: c, ldc: ldc, accumulate: accumulate, next: next)
 }
 
 /// The micro-kernel reading A and/or B in place (strides in floats).
@@ -63,11 +68,11 @@ func sgemmKernel(
 func sgemmKernelStrided(
     kc: Int, a: UnsafePointer<Float>, aRowStride: Int, aKStride: Int,
     b: UnsafePointer<Float>, bKStride: Int,
-    c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
+    c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, next: UnsafeRawPointer
 ) {
     sgemmTile6x64(
         kc: kc, a: a, aRowStride: aRowStride, aKStride: aKStride, b: b, bKStride: bKStride,
-        c: c, ldc: ldc, accumulate: accumulate)
+        c: c, ldc: ldc, accumulate: accumulate, next: next)
 }
 
 /// Packs 6 full rows of A (kc long, row stride lda) into a kc x 6 panel.
@@ -89,7 +94,7 @@ func sgemmPackAFull(kc: Int, a: UnsafePointer<Float>, lda: Int, into dst: Unsafe
 func sgemmTile6x64(
     kc: Int, a: UnsafePointer<Float>, aRowStride: Int, aKStride: Int,
     b: UnsafePointer<Float>, bKStride: Int,
-    c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
+    c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, next: UnsafeRawPointer
 ) {
     typealias V = SIMD16<Float>
     var c0_0 = V(); var c0_1 = V(); var c0_2 = V(); var c0_3 = V()
@@ -101,11 +106,14 @@ func sgemmTile6x64(
     var pa = a
     var pb = UnsafeRawPointer(b)
     let bStep: Int = bKStride &* 4
+    var nx = next
     // Two passes over k: the C tile is prefetched (for writing) shortly before the end, so its
     // lines arrive in L1 in time and are not evicted again by the B panel streaming through.
     let tail = min(kc, 32)
     var left = kc &- tail
     while left > 0 {
+        sgemmLLVMPrefetch(nx, 0, 2, 1)
+        nx += 16
         let b0 = pb.loadUnaligned(fromByteOffset: 0, as: V.self)
         let b1 = pb.loadUnaligned(fromByteOffset: 64, as: V.self)
         let b2 = pb.loadUnaligned(fromByteOffset: 128, as: V.self)

@@ -7,8 +7,8 @@
 //
 //   enum SGEMMShape { static var mr: Int; static var nr: Int }   // register tile (rows x columns)
 //   enum SGEMMBlocking { static var kc: Int; static var mc: Int; static var nc: Int }
-//   func sgemmKernel(kc:a:b:c:ldc:accumulate:)                   // packed A panel, packed B panel
-//   func sgemmKernelStrided(kc:a:aRowStride:aKStride:b:bKStride:c:ldc:accumulate:)
+//   func sgemmKernel(kc:a:b:c:ldc:accumulate:next:)              // packed A panel, packed B panel
+//   func sgemmKernelStrided(kc:a:aRowStride:aKStride:b:bKStride:c:ldc:accumulate:next:)
 //
 // Both kernels compute a full mr x nr tile of C (store, or add to C when `accumulate`):
 // the packed one reads A as a[p * mr + r] and B as b[p * nr + j]; the strided one reads
@@ -128,8 +128,18 @@ enum SGEMMDriver {
             }
             let nrCur = min(nr, nc &- jr)
             let bPanel = UnsafePointer(packedB + (singleRowBlock ? (jr % chunk) &* kc : jr &* kc))
+            // While this panel is in use, each micro-kernel call prefetches a slice of the next B
+            // panel when that one is already packed (in later row blocks it has dropped to L3, and
+            // streaming it from there would stall the first tile that uses it).
+            let nextPacked = !directB && jr &+ nr < nc && (!packBNow || (jr &+ nr) % chunk != 0)
+            let nextPanel = UnsafeRawPointer(
+                packedB + (singleRowBlock ? ((jr &+ nr) % chunk) &* kc : (jr &+ nr) &* kc))
+            let panelBytes: Int = kc &* nr &* 4
+            let sliceBytes: Int = kc &* SGEMMShape.nextPanelBytesPerStep
             var ir = 0
             while ir < mc {
+                let sliceStart: Int = (ir / mr) &* sliceBytes
+                let next = nextPacked && sliceStart < panelBytes ? nextPanel + sliceStart : UnsafeRawPointer(bPanel)
                 let mrCur = min(mr, mc &- ir)
                 let aPanel = UnsafePointer(packedA + ir &* kc)
                 let cTile = c + (ir &* ldc &+ jr)
@@ -137,13 +147,13 @@ enum SGEMMDriver {
                     if directA {
                         sgemmKernelStrided(
                             kc: kc, a: aBlock + ir &* lda, aRowStride: lda, aKStride: 1,
-                            b: bPanel, bKStride: nr, c: cTile, ldc: ldc, accumulate: accumulate)
+                            b: bPanel, bKStride: nr, c: cTile, ldc: ldc, accumulate: accumulate, next: next)
                     } else if directB {
                         sgemmKernelStrided(
                             kc: kc, a: aPanel, aRowStride: 1, aKStride: mr,
-                            b: bBlock + jr, bKStride: ldb, c: cTile, ldc: ldc, accumulate: accumulate)
+                            b: bBlock + jr, bKStride: ldb, c: cTile, ldc: ldc, accumulate: accumulate, next: next)
                     } else {
-                        sgemmKernel(kc: kc, a: aPanel, b: bPanel, c: cTile, ldc: ldc, accumulate: accumulate)
+                        sgemmKernel(kc: kc, a: aPanel, b: bPanel, c: cTile, ldc: ldc, accumulate: accumulate, next: next)
                     }
                 } else {
                     // Ragged tiles come from zero-padded packed panels (packRaggedA/B pack the
@@ -152,15 +162,15 @@ enum SGEMMDriver {
                     if directB && nrCur == nr {
                         sgemmKernelStrided(
                             kc: kc, a: aEdge, aRowStride: 1, aKStride: mr,
-                            b: bBlock + jr, bKStride: ldb, c: tile, ldc: nr, accumulate: false)
+                            b: bBlock + jr, bKStride: ldb, c: tile, ldc: nr, accumulate: false, next: next)
                     } else {
                         let bEdge = directB ? UnsafePointer(packedB) : bPanel
                         if directA && mrCur == mr {
                             sgemmKernelStrided(
                                 kc: kc, a: aBlock + ir &* lda, aRowStride: lda, aKStride: 1,
-                                b: bEdge, bKStride: nr, c: tile, ldc: nr, accumulate: false)
+                                b: bEdge, bKStride: nr, c: tile, ldc: nr, accumulate: false, next: next)
                         } else {
-                            sgemmKernel(kc: kc, a: aEdge, b: bEdge, c: tile, ldc: nr, accumulate: false)
+                            sgemmKernel(kc: kc, a: aEdge, b: bEdge, c: tile, ldc: nr, accumulate: false, next: next)
                         }
                     }
                     copyOut(tile: tile, rows: mrCur, columns: nrCur, c: cTile, ldc: ldc, accumulate: accumulate)

@@ -35,6 +35,8 @@ public enum SGEMMPortable {
 enum SGEMMShape {
     static var mr: Int { 6 }
     static var nr: Int { 8 }
+    /// Bytes of the next B panel each k step of the micro-kernel prefetches (0: none).
+    static var nextPanelBytesPerStep: Int { 0 }
 }
 
 enum SGEMMBlocking {
@@ -45,11 +47,12 @@ enum SGEMMBlocking {
     static var nc: Int { 4096 }
 }
 
-/// The micro-kernel on packed panels (A: kc x 6, B: kc x 8).
+/// The micro-kernel on packed panels (A: kc x 6, B: kc x 8). `next`: where to prefetch from
+/// (`SGEMMShape.nextPanelBytesPerStep` bytes per k step), a slice of the next B panel.
 @inline(never)
 func sgemmKernel(
     kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
-    c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
+    c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, next: UnsafeRawPointer
 ) {
     sgemmTile6x8(kc: kc, a: a, aRowStride: 1, aKStride: 6, b: b, bKStride: 8, c: c, ldc: ldc, accumulate: accumulate)
 }
@@ -59,7 +62,7 @@ func sgemmKernel(
 func sgemmKernelStrided(
     kc: Int, a: UnsafePointer<Float>, aRowStride: Int, aKStride: Int,
     b: UnsafePointer<Float>, bKStride: Int,
-    c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
+    c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, next: UnsafeRawPointer
 ) {
     sgemmTile6x8(
         kc: kc, a: a, aRowStride: aRowStride, aKStride: aKStride, b: b, bKStride: bKStride,

@@ -203,6 +203,8 @@ import Testing
         // Few rows, many columns: a column split.
         #expect(SGEMMPlan.cheaperSplit(m: 77, n: 4096, k: 333, isa: .avx512, workers: 2) == .columns)
         #expect(SGEMMPlan.cheaperSplit(m: 4096, n: 512, k: 4096, isa: .avx512, workers: 2) == .rows)
+        #expect(SGEMMPlan.cheaperSplit(m: 512, n: 4096, k: 4096, isa: .avx512, workers: 2) == .columns)
+        #expect(SGEMMPlan.cheaperSplit(m: 1024, n: 1024, k: 1024, isa: .avx512, workers: 2) == .columns)
     }
 
     @Test func isaDetectionIsConsistent() {
