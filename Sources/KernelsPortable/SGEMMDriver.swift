@@ -5,10 +5,12 @@
 // own target CPU and its own register tile. Everything here is internal; what each module must
 // define next to it (also internal):
 //
-//   enum SGEMMShape { static var mr: Int; static var nr: Int }   // register tile (rows x columns)
+//   enum SGEMMShape { static var mr: Int; static var nr: Int       // register tile (rows x columns)
+//                     static var nextPanelBytesPerStep: Int }      // B prefetch per k step (or 0)
 //   enum SGEMMBlocking { static var kc: Int; static var mc: Int; static var nc: Int }
 //   func sgemmKernel(kc:a:b:c:ldc:accumulate:next:)              // packed A panel, packed B panel
 //   func sgemmKernelStrided(kc:a:aRowStride:aKStride:b:bKStride:c:ldc:accumulate:next:)
+//   func sgemmPackAFull(kc:a:lda:into:)                          // mr full rows of A -> kc x mr
 //
 // Both kernels compute a full mr x nr tile of C (store, or add to C when `accumulate`):
 // the packed one reads A as a[p * mr + r] and B as b[p * nr + j]; the strided one reads
