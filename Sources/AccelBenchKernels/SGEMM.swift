@@ -90,11 +90,7 @@ public final class SGEMMPlan: @unchecked Sendable {
         runLock.lock()
         defer { runLock.unlock() }
         let slices = self.slices, workspaces = self.workspaces, isa = self.isa, k = self.k
-        if slices.count == 1 {
-            SGEMMPlan.runSlice(slices[0], k: k, isa: isa, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc,
-                               workspace: workspaces[0])
-            return
-        }
+        // Always on the pool, even with one worker: its threads carry the caller's CPU binding.
         pool.run { index in
             guard index < slices.count else { return }
             SGEMMPlan.runSlice(slices[index], k: k, isa: isa, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc,
