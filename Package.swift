@@ -5,8 +5,14 @@ import PackageDescription
 // picks one at run time (cpuid), so the binary never executes an instruction the CPU lacks.
 // A default SwiftPM release build targets baseline x86-64 (SSE2), which turns SIMD FMAs into
 // per-lane library calls: the CPU target must be set per kernel module.
+#if arch(x86_64)
 let avx512Flags: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "skylake-avx512"])]
 let avx2Flags: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"])]
+#else
+// Elsewhere these modules are never entered (CPUISA reports only `portable`); build them for the host.
+let avx512Flags: [SwiftSetting] = []
+let avx2Flags: [SwiftSetting] = []
+#endif
 
 let package = Package(
     name: "accelbench",
