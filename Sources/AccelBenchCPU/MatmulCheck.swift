@@ -1,4 +1,5 @@
 import AccelBenchCore
+import AccelBenchKernels
 
 /// Correctness of a matmul output against a float64 reference, on a sample of elements.
 ///
@@ -50,12 +51,7 @@ struct MatmulCheck {
         }
         var worst = 0.0
         for (i, j) in samples {
-            var exact = 0.0, magnitude = 0.0
-            for p in 0..<k {
-                let product = Double(a[i * k + p]) * Double(b[p * n + j])
-                exact += product
-                magnitude += abs(product)
-            }
+            let (exact, magnitude) = ReferenceGEMM.element(i: i, j: j, k: k, a: a, lda: k, b: b, ldb: n)
             let got = Double(c[i * ldc + j])
             guard got.isFinite else { continue }
             let error = magnitude > 0 ? abs(got - exact) / magnitude : abs(got - exact)

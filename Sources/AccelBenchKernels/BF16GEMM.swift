@@ -69,25 +69,3 @@ public final class BF16GEMMPlan: @unchecked Sendable {
         }
     }
 }
-
-extension SGEMMPlan {
-    /// Splits C into `workers` slices of whole tiles (tileRows x tileColumns), sizes differing by at
-    /// most one tile panel, along the rows or the columns.
-    public static func slices(m: Int, n: Int, tileRows mr: Int, tileColumns nr: Int, workers: Int, split: Split) -> [Slice] {
-        if workers == 1 { return [Slice(rows: 0..<m, columns: 0..<n)] }
-        switch split {
-        case .rows:
-            let panels = (m + mr - 1) / mr
-            return (0..<workers).map { w in
-                let chunk = WorkerPool.chunk(w, of: workers, count: panels)
-                return Slice(rows: min(m, chunk.lowerBound * mr)..<min(m, chunk.upperBound * mr), columns: 0..<n)
-            }
-        case .columns:
-            let panels = (n + nr - 1) / nr
-            return (0..<workers).map { w in
-                let chunk = WorkerPool.chunk(w, of: workers, count: panels)
-                return Slice(rows: 0..<m, columns: min(n, chunk.lowerBound * nr)..<min(n, chunk.upperBound * nr))
-            }
-        }
-    }
-}

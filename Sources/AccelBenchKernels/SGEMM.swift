@@ -123,6 +123,12 @@ public final class SGEMMPlan: @unchecked Sendable {
     /// Splits C into `workers` slices of whole register-tile panels (sizes differ by at most one panel).
     public static func slices(m: Int, n: Int, isa: CPUISA, workers: Int, split: Split) -> [Slice] {
         let (mr, nr) = SGEMMKernels.tile(isa: isa)
+        return slices(m: m, n: n, tileRows: mr, tileColumns: nr, workers: workers, split: split)
+    }
+
+    /// Splits C into `workers` slices of whole tiles (tileRows x tileColumns), sizes differing by at
+    /// most one tile panel, along the rows or the columns.
+    public static func slices(m: Int, n: Int, tileRows mr: Int, tileColumns nr: Int, workers: Int, split: Split) -> [Slice] {
         if workers == 1 { return [Slice(rows: 0..<m, columns: 0..<n)] }
         switch split {
         case .rows:

@@ -1,3 +1,5 @@
+import AccelBenchCore
+
 /// Float64 reference for the fp32 GEMM, and the error measure the tests and the benchmark's
 /// correctness check use.
 ///
@@ -70,14 +72,9 @@ public enum ReferenceGEMM {
             if error.isNaN || error > worst { worst = error.isNaN ? .nan : max(worst, error) }
         }
         if let samples {
-            var state = seed
+            var rng = SeededGenerator(seed: seed)
             for _ in 0..<samples {
-                // SplitMix64
-                state &+= 0x9E37_79B9_7F4A_7C15
-                var z = state
-                z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-                z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-                z ^= z >> 31
+                let z = rng.next()
                 check(Int(z % UInt64(m)), Int((z >> 32) % UInt64(n)))
                 if worst.isNaN { return worst }
             }
