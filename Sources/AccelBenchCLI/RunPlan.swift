@@ -49,36 +49,34 @@ public struct RunPlan: Sendable {
                 if dtypes.isEmpty { dtypes = [workload.defaultDType] }
             }
             for dtype in dtypes {
-                let entry = suiteEntries.filter { $0.dtype == dtype }
-                // Shapes: the user's, else the suite's, else one default.
-                var shapeTexts = selection.shapes
-                if shapeTexts.isEmpty {
-                    shapeTexts = RunPlan.unique(entry.flatMap(\.shapes))
-                    if shapeTexts.isEmpty {
-                        shapeTexts = [workload == .matmul ? "1024x1024x1024" : "\(streamElements)"]
-                    }
+                // Each suite entry is a group of shapes x backends; the user's shapes or backends
+                // replace the entry's. Without an entry: one default shape on every backend but the
+                // reference.
+                var groups = suiteEntries.filter { $0.dtype == dtype }.map { (shapes: $0.shapes, backends: $0.backends) }
+                if groups.isEmpty {
+                    groups = [(
+                        shapes: [workload == .matmul ? "1024x1024x1024" : "\(streamElements)"],
+                        backends: available.filter { $0.capabilities[workload]?.contains(dtype) == true && $0.name != "reference" }.map(\.name)
+                    )]
                 }
-                let shapes = try RunPlan.unique(shapeTexts.flatMap { try workload.parseShapes($0) })
-                // Backends: the user's that implement this workload and dtype, else the suite's.
-                var backendNames: [String]
-                if chosenBackends.isEmpty {
-                    backendNames = RunPlan.unique(entry.flatMap(\.backends))
-                    if backendNames.isEmpty {
-                        backendNames = available.filter { $0.capabilities[workload]?.contains(dtype) == true && $0.name != "reference" }.map(\.name)
-                    }
-                } else {
-                    backendNames = chosenBackends.filter { $0.capabilities[workload]?.contains(dtype) == true }.map(\.name)
-                }
-                for shape in shapes {
-                    for t in threads {
-                        // Case order: our kernels first, libraries after (their phase ends with an idle wait).
-                        for backend in backendNames {
-                            cases.append(CaseSpec(workload: workload, backend: backend, dtype: dtype, shape: shape, threads: t))
+                for group in groups {
+                    let shapes = try (selection.shapes.isEmpty ? group.shapes : selection.shapes).flatMap { try workload.parseShapes($0) }
+                    let backendNames = chosenBackends.isEmpty
+                        ? group.backends
+                        : chosenBackends.filter { $0.capabilities[workload]?.contains(dtype) == true }.map(\.name)
+                    for shape in shapes {
+                        for t in threads {
+                            // Case order as listed: our kernels first, libraries after (their phase ends
+                            // with an idle wait).
+                            for backend in backendNames {
+                                cases.append(CaseSpec(workload: workload, backend: backend, dtype: dtype, shape: shape, threads: t))
+                            }
                         }
                     }
                 }
             }
         }
+        cases = RunPlan.unique(cases)
         for backend in chosenBackends where !cases.contains(where: { $0.backend == backend.name }) {
             let offers = backend.capabilities.sorted { $0.key.rawValue < $1.key.rawValue }
                 .map { "\($0.key.rawValue) (\($0.value.map(\.rawValue).joined(separator: ", ")))" }.joined(separator: "; ")

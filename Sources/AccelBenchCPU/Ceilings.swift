@@ -6,6 +6,8 @@ public struct Figure: Codable, Sendable, Equatable {
     /// Stable id, part of the output format (e.g. "fp32.fma.gflops.1t").
     public var id: String
     public var label: String
+    /// The ceiling: the 95th percentile of the per-sample figures (interference from other processes
+    /// only ever lowers a sample, so the upper samples are the machine's capability).
     public var value: Double
     public var unit: String
     public var method: String
@@ -38,15 +40,38 @@ public struct Ceilings: Codable, Sendable {
     public var memory: [Figure]
     /// Elements per STREAM array (4x the last-level cache or more).
     public var streamElements: Int
+    /// Figures that look disturbed (e.g. all cores slower than the cores alone would be), and what
+    /// was done about them.
+    public var warnings: [String] = []
+
+    /// All-core figures below this fraction of cores x the 1-core figure are taken as disturbed by
+    /// another process, and peak fractions use cores x the 1-core figure instead.
+    public static let minimumPlausibleScaling = 0.75
+
+    /// The all-core ceiling to judge cases against: the measured one, unless it is implausibly low.
+    func allCores(_ one: Figure?, _ all: Figure?) -> Double? {
+        guard let one else { return all?.value }
+        let scaled = one.value * Double(cores)
+        guard let all, all.value >= Ceilings.minimumPlausibleScaling * scaled else { return scaled }
+        return all.value
+    }
+
+    /// Warnings for compute ceilings that did not scale with the cores.
+    static func scalingWarnings(cores: Int, pairs: [(Figure?, Figure?)]) -> [String] {
+        pairs.compactMap { one, all in
+            guard let one, let all, cores > 1, all.value < minimumPlausibleScaling * one.value * Double(cores) else { return nil }
+            return "\(all.label) (\(Format.number(all.value)) \(all.unit)) is below \(Int(minimumPlausibleScaling * 100))% of \(cores) x \(one.label) (\(Format.number(one.value))): probably disturbed by another process; % of peak for \(cores) threads uses \(cores) x the 1-core figure"
+        }
+    }
 
     /// The measured ceiling a case is judged against: the FMA (or bf16 dot) throughput for matmul, the
     /// read-only stream for memory-bound work; scaled linearly for thread counts between 1 and all.
     public func peak(for spec: CaseSpec) -> Peak? {
         let t = spec.threads
-        func scaled(_ one: Figure?, _ all: Figure?, _ what: String, _ unit: ThroughputUnit) -> Peak? {
+        func scaled(_ one: Figure?, _ all: Figure?, _ what: String, _ unit: ThroughputUnit, compute: Bool = true) -> Peak? {
             guard let one else { return nil }
             let value: Double
-            if t == cores, let all { value = all.value } else if t == 1 { value = one.value } else { value = one.value * Double(min(t, cores)) }
+            if t >= cores, let all = compute ? allCores(one, all) : all?.value { value = all } else if t == 1 { value = one.value } else { value = one.value * Double(min(t, cores)) }
             return Peak(value: value, unit: unit, label: "measured \(what), \(t) thread\(t == 1 ? "" : "s")")
         }
         switch spec.workload {
@@ -56,7 +81,9 @@ public struct Ceilings: Codable, Sendable {
                 : scaled(fp32SingleCore, fp32AllCores, "fp32 FMA ceiling", .gflops)
         case .stream:
             let read = memory.filter { $0.id.hasPrefix("memory.read.") }
-            return scaled(read.first { $0.threads == 1 }, read.first { $0.threads == cores }, "read-only stream", .gbytesPerSecond)
+            return scaled(
+                read.first { $0.threads == 1 }, read.first { $0.threads == cores }, "read-only stream", .gbytesPerSecond,
+                compute: false)
         }
     }
 }
@@ -134,18 +161,20 @@ public struct CeilingsProbe {
                     Figure(
                         id: "memory.\(kernel.rawValue).gbps.\(threads == 1 ? "1t" : "all")",
                         label: "STREAM \(kernel.rawValue), \(threads) thread\(threads == 1 ? "" : "s")",
-                        value: t.median, unit: "GB/s",
-                        method: "\(kernel.formula) over \(Shape.formatCount(elements)) doubles/array, \(result.work.rule)",
+                        value: t.p95, unit: "GB/s",
+                        method: "\(kernel.formula) over \(Shape.formatCount(elements)) doubles/array, STREAM bytes; p95 of samples",
                         p5: t.p5, p95: t.p95, n: t.n, stopReason: result.measurement?.stopReason, threads: threads))
             }
         }
 
         let nominal = cpu.nominalFP32FlopsPerCycle
-        return Ceilings(
+        var ceilings = Ceilings(
             cpu: cpu, cores: cores, clock: clock, fmaPath: fma.path, fp32SingleCore: fp32One, fp32AllCores: fp32All,
             fp32FlopsPerCycleMeasured: fp32One.value / clock.value, fp32FlopsPerCycleNominal: nominal.flops,
             nominalRule: nominal.rule, fp32NominalPeakGFLOPS: Double(cores * nominal.flops) * clock.value,
             bf16SingleCore: bf16One, bf16AllCores: bf16All, memory: memory, streamElements: elements)
+        ceilings.warnings = Ceilings.scalingWarnings(cores: cores, pairs: [(fp32One, fp32All), (bf16One, bf16All)])
+        return ceilings
     }
 
     private func measureClock() -> Figure {
@@ -158,8 +187,8 @@ public struct CeilingsProbe {
         let ghz = m.secondsPerCall.map { adds / $0 / 1e9 }
         let s = Summary(ghz)
         return Figure(
-            id: "clock.ghz", label: "running clock", value: s.median, unit: "GHz",
-            method: "dependent chain of \(Int(adds)) integer adds (1 cycle each) on one bound core",
+            id: "clock.ghz", label: "running clock", value: s.p95, unit: "GHz",
+            method: "dependent chain of \(Int(adds)) integer adds (1 cycle each) on one bound core; p95 of samples",
             p5: s.p5, p95: s.p95, n: s.n, stopReason: m.stopReason, threads: 1)
     }
 
@@ -175,7 +204,7 @@ public struct CeilingsProbe {
         let flops = flopsPerIteration * Double(iterations) * Double(threads)
         let s = Summary(m.secondsPerCall.map { flops / $0 / 1e9 })
         return Figure(
-            id: id, label: label, value: s.median, unit: "GFLOPS", method: method, p5: s.p5, p95: s.p95, n: s.n,
+            id: id, label: label, value: s.p95, unit: "GFLOPS", method: method + "; p95 of samples", p5: s.p5, p95: s.p95, n: s.n,
             stopReason: m.stopReason, threads: threads)
     }
 }

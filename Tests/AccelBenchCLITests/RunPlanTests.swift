@@ -20,6 +20,14 @@ import Testing
         #expect(p.cases.filter { $0.backend == "openblas" && $0.dtype == .fp32 }.count == 4)
     }
 
+    @Test func suiteEntriesKeepTheirOwnBackends() throws {
+        let p = try plan { $0.suite = .standard }
+        #expect(!p.cases.contains { $0.backend == "reference" && $0.shape != .matmul(m: 64, n: 64, k: 64) })
+        #expect(!p.cases.contains { $0.backend == "openblas" && $0.shape == .matmul(m: 64, n: 64, k: 64) })
+        #expect(p.cases.contains { $0.backend == "reference" && $0.shape == .matmul(m: 64, n: 64, k: 64) })
+        #expect(Set(p.cases).count == p.cases.count)
+    }
+
     @Test func userSelection() throws {
         let p = try plan {
             $0.backends = ["swift-simd"]

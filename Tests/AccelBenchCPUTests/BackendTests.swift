@@ -129,6 +129,12 @@ func runCase(_ spec: CaseSpec, _ backend: any Backend) -> CaseResult {
         #expect(c.peak(for: spec(.matmul, .bf16, 1)) == nil)
         #expect(c.peak(for: spec(.stream, .fp64, 4))?.value == 60)
         #expect(c.peak(for: spec(.stream, .fp64, 4))?.unit == .gbytesPerSecond)
+        // An all-core compute figure disturbed by another process is not used as the ceiling.
+        var disturbed = c
+        disturbed.fp32AllCores.value = 150
+        #expect(disturbed.peak(for: spec(.matmul, .fp32, 4))?.value == 400)
+        #expect(Ceilings.scalingWarnings(cores: 4, pairs: [(disturbed.fp32SingleCore, disturbed.fp32AllCores)]).count == 1)
+        #expect(Ceilings.scalingWarnings(cores: 4, pairs: [(c.fp32SingleCore, c.fp32AllCores)]).isEmpty)
     }
 
     @Test func nominalFlopsPerCycleFromTheISA() {
