@@ -1,4 +1,8 @@
 import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A fixed set of worker threads that run one parallel job at a time.
 ///
@@ -61,21 +65,37 @@ public final class WorkerPool: Sendable {
         let body: (Int) -> Void
     }
 
+    /// Dispatch protocol: a job is published under `condition` (job, then `generation` + 1, then a
+    /// broadcast); each worker reads it under the lock, runs it, and decrements `remaining`; the last
+    /// one broadcasts. Both sides first spin for a few microseconds on the atomics before sleeping on
+    /// the condition, so back-to-back short jobs (small kernels timed many times) do not pay a
+    /// sleep/wake-up each, while an idle pool sleeps and leaves the cores to other code.
     private final class State: @unchecked Sendable {
-        // Invariant: every field below is read and written only while `condition` is locked.
+        // Invariant: `job` and `stopping` are read and written only while `condition` is locked;
+        // `generation` changes only under the lock too (it is atomic so workers can poll it).
         private let condition = NSCondition()
         private var job: Job?
-        private var generation = 0
-        private var remaining = 0
         private var stopping = false
+        private let generation = Atomic<Int>(0)
+        private let remaining = Atomic<Int>(0)
+        /// Polls of an atomic before sleeping on the condition (tens of microseconds).
+        private static let spinLimit = 20_000
+        private static let cores = ProcessInfo.processInfo.activeProcessorCount
 
         func dispatch(_ job: Job, workers: Int) {
             condition.lock()
             self.job = job
-            remaining = workers
-            generation &+= 1
+            remaining.store(workers, ordering: .releasing)
+            generation.add(1, ordering: .releasing)
             condition.broadcast()
-            while remaining > 0 { condition.wait() }
+            condition.unlock()
+
+            // The caller spins only when a core is left over; otherwise it would take a core from
+            // a worker, and sleeps instead.
+            var spins = workers < State.cores ? 0 : State.spinLimit
+            while remaining.load(ordering: .acquiring) > 0 && spins < State.spinLimit { spins += 1 }
+            condition.lock()
+            while remaining.load(ordering: .acquiring) > 0 { condition.wait() }
             self.job = nil
             condition.unlock()
         }
@@ -83,10 +103,12 @@ public final class WorkerPool: Sendable {
         func workerLoop(index: Int) {
             var seen = 0
             while true {
+                var spins = 0
+                while generation.load(ordering: .acquiring) == seen && spins < State.spinLimit { spins += 1 }
                 condition.lock()
-                while generation == seen && !stopping { condition.wait() }
+                while generation.load(ordering: .acquiring) == seen && !stopping { condition.wait() }
                 if stopping { condition.unlock(); return }
-                seen = generation
+                seen = generation.load(ordering: .acquiring)
                 var current = job
                 condition.unlock()
 
@@ -94,10 +116,11 @@ public final class WorkerPool: Sendable {
                 // Drop the reference before reporting done: `run` lets the body go when all are done.
                 current = nil
 
-                condition.lock()
-                remaining -= 1
-                if remaining == 0 { condition.broadcast() }
-                condition.unlock()
+                if remaining.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 {
+                    condition.lock()
+                    condition.broadcast()
+                    condition.unlock()
+                }
             }
         }
 

@@ -12,6 +12,24 @@ import Testing
         #expect(hits.withLock { $0 } == [100, 100, 100])
     }
 
+    @Test func manyShortJobsBackToBack() {
+        let pool = WorkerPool(threadCount: 2)
+        let total = Mutex(0)
+        for _ in 0..<20_000 {
+            pool.run { _ in total.withLock { $0 += 1 } }
+        }
+        #expect(total.withLock { $0 } == 40_000)
+    }
+
+    @Test func poolsComeAndGo() {
+        for threads in 1...4 {
+            let pool = WorkerPool(threadCount: threads)
+            let hits = Mutex(0)
+            pool.run { _ in hits.withLock { $0 += 1 } }
+            #expect(hits.withLock { $0 } == threads)
+        }
+    }
+
     @Test func chunksCoverTheRangeExactly() {
         for count in [0, 1, 5, 7, 100] {
             for parts in 1...4 {
