@@ -180,26 +180,26 @@ public enum SGEMMKernels {
     /// (rows, columns) of the register tile of `isa`'s kernel.
     public static func tile(isa: CPUISA) -> (rows: Int, columns: Int) {
         switch isa {
-        case .avx512: (SGEMMAVX512.tileRows, SGEMMAVX512.tileColumns)
-        case .avx2: (SGEMMAVX2.tileRows, SGEMMAVX2.tileColumns)
-        case .portable: (SGEMMPortable.tileRows, SGEMMPortable.tileColumns)
+        case .avx512: (KernelsAVX512.SGEMMKernel.tileRows, KernelsAVX512.SGEMMKernel.tileColumns)
+        case .avx2: (KernelsAVX2.SGEMMKernel.tileRows, KernelsAVX2.SGEMMKernel.tileColumns)
+        case .portable: (KernelsPortable.SGEMMKernel.tileRows, KernelsPortable.SGEMMKernel.tileColumns)
         }
     }
 
     /// The cache blocking (kc, mc, nc) of `isa`'s kernel.
     public static func blocking(isa: CPUISA) -> (kc: Int, mc: Int, nc: Int) {
         switch isa {
-        case .avx512: SGEMMAVX512.blocking
-        case .avx2: SGEMMAVX2.blocking
-        case .portable: SGEMMPortable.blocking
+        case .avx512: KernelsAVX512.SGEMMKernel.blocking
+        case .avx2: KernelsAVX2.SGEMMKernel.blocking
+        case .portable: KernelsPortable.SGEMMKernel.blocking
         }
     }
 
     public static func workspaceFloats(isa: CPUISA, m: Int, n: Int, k: Int) -> Int {
         switch isa {
-        case .avx512: SGEMMAVX512.workspaceFloats(m: m, n: n, k: k)
-        case .avx2: SGEMMAVX2.workspaceFloats(m: m, n: n, k: k)
-        case .portable: SGEMMPortable.workspaceFloats(m: m, n: n, k: k)
+        case .avx512: KernelsAVX512.SGEMMKernel.workspaceFloats(m: m, n: n, k: k)
+        case .avx2: KernelsAVX2.SGEMMKernel.workspaceFloats(m: m, n: n, k: k)
+        case .portable: KernelsPortable.SGEMMKernel.workspaceFloats(m: m, n: n, k: k)
         }
     }
 
@@ -211,11 +211,11 @@ public enum SGEMMKernels {
     ) {
         switch isa {
         case .avx512:
-            SGEMMAVX512.sgemm(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, workspace: workspace)
+            KernelsAVX512.SGEMMKernel.sgemm(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, workspace: workspace)
         case .avx2:
-            SGEMMAVX2.sgemm(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, workspace: workspace)
+            KernelsAVX2.SGEMMKernel.sgemm(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, workspace: workspace)
         case .portable:
-            SGEMMPortable.sgemm(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, workspace: workspace)
+            KernelsPortable.SGEMMKernel.sgemm(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, workspace: workspace)
         }
     }
 }

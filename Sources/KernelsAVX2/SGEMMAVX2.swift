@@ -2,36 +2,6 @@
 // after the caller has checked the CPU, see CPUISA in AccelBenchKernels). The driver is
 // SGEMMDriver.swift, shared with the other kernel modules by a symbolic link.
 
-/// Single-threaded fp32 GEMM with a 6 x 16 register tile of `SIMD8<Float>` (12 ymm accumulators).
-/// Only raw pointers and integers cross the module boundary.
-public enum SGEMMAVX2 {
-    /// Rows and columns of the register tile.
-    public static var tileRows: Int { SGEMMShape.mr }
-    public static var tileColumns: Int { SGEMMShape.nr }
-    /// Cache blocking: kc (depth of a packed panel), mc (rows of C per packed A block), nc (columns of
-    /// C per packed B block). Blocks are evened out: K = 513 runs as 257 + 256, not 512 + 1.
-    public static var blocking: (kc: Int, mc: Int, nc: Int) { (SGEMMBlocking.kc, SGEMMBlocking.mc, SGEMMBlocking.nc) }
-
-    /// Floats of scratch memory `sgemm` needs for an m x n x k problem. Any Float-aligned buffer is
-    /// correct; the driver aligns its panels to 64 bytes inside it.
-    public static func workspaceFloats(m: Int, n: Int, k: Int) -> Int {
-        SGEMMDriver.workspaceFloats(m: m, n: n, k: k)
-    }
-
-    /// C (m x n, row stride ldc) = A (m x k, row stride lda) x B (k x n, row stride ldb), overwriting C
-    /// (C is never read before it is written; k == 0 zeroes it). Row-major; any sub-block works through
-    /// pointer offsets and leading dimensions. Single-threaded; `workspace` holds
-    /// `workspaceFloats(m:n:k:)` floats and is not shared with a concurrent call.
-    @inline(never)
-    public static func sgemm(
-        m: Int, n: Int, k: Int,
-        a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-        c: UnsafeMutablePointer<Float>, ldc: Int, workspace: UnsafeMutablePointer<Float>
-    ) {
-        SGEMMDriver.run(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, workspace: workspace)
-    }
-}
-
 enum SGEMMShape {
     static var mr: Int { 6 }
     static var nr: Int { 16 }

@@ -2,8 +2,8 @@
 //
 // There is one copy of this file, in Sources/KernelsPortable; Sources/KernelsAVX2 and
 // Sources/KernelsAVX512 hold symbolic links to it, so each module compiles the same driver with its
-// own target CPU and its own register tile. Everything here is internal; what each module must
-// define next to it (also internal):
+// own target CPU and its own register tile. `SGEMMKernel` is each module's public entry point; the
+// rest is internal. What each module must define next to it (also internal):
 //
 //   enum SGEMMShape { static var mr: Int; static var nr: Int       // register tile (rows x columns)
 //                     static var nextPanelBytesPerStep: Int }      // B prefetch per k step (or 0)
@@ -28,6 +28,37 @@
 //   panels are read in place (row stride lda) and only a ragged last panel is packed;
 // - when m fits in one panel height (each B element is used once), full B panels are read in place
 //   (row stride ldb) and only a ragged last panel is packed.
+
+/// The module's entry point: single-threaded fp32 GEMM with the module's register tile. Every kernel
+/// module defines it (through this shared file), so callers name it `KernelsAVX512.SGEMMKernel` and so
+/// on. Only raw pointers and integers cross the module boundary.
+public enum SGEMMKernel {
+    /// Rows and columns of the register tile.
+    public static var tileRows: Int { SGEMMShape.mr }
+    public static var tileColumns: Int { SGEMMShape.nr }
+    /// Cache blocking: kc (depth of a packed panel), mc (rows of C per packed A block), nc (columns of
+    /// C per packed B block). Blocks are evened out: K = 513 runs as 257 + 256, not 512 + 1.
+    public static var blocking: (kc: Int, mc: Int, nc: Int) { (SGEMMBlocking.kc, SGEMMBlocking.mc, SGEMMBlocking.nc) }
+
+    /// Floats of scratch memory `sgemm` needs for an m x n x k problem. Any Float-aligned buffer is
+    /// correct; the driver aligns its panels to 64 bytes inside it.
+    public static func workspaceFloats(m: Int, n: Int, k: Int) -> Int {
+        SGEMMDriver.workspaceFloats(m: m, n: n, k: k)
+    }
+
+    /// C (m x n, row stride ldc) = A (m x k, row stride lda) x B (k x n, row stride ldb), overwriting C
+    /// (C is never read before it is written; k == 0 zeroes it). Row-major; any sub-block works through
+    /// pointer offsets and leading dimensions. Single-threaded; `workspace` holds
+    /// `workspaceFloats(m:n:k:)` floats and is not shared with a concurrent call.
+    @inline(never)
+    public static func sgemm(
+        m: Int, n: Int, k: Int,
+        a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        c: UnsafeMutablePointer<Float>, ldc: Int, workspace: UnsafeMutablePointer<Float>
+    ) {
+        SGEMMDriver.run(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, workspace: workspace)
+    }
+}
 
 /// `llvm.prefetch(address, rw, locality, cache type)`: Swift has no prefetch builtin (clang's
 /// `_mm_prefetch` is a macro and `_m_prefetch` is dropped by the importer), so the LLVM intrinsic is

@@ -1,3 +1,4 @@
+import AccelBenchCore
 import CKernels
 import Testing
 
@@ -6,18 +7,6 @@ import Testing
 /// well under a second in a debug build; the large-shape and performance checks live in the C driver.
 @Suite struct CKernelsTests {
     // MARK: - Helpers
-
-    /// SplitMix64: seeded, so every run checks the same inputs.
-    struct SeededGenerator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
 
     static let features = UInt32(truncatingIfNeeded: ckernels_cpu_features())
     static func has(_ feature: some BinaryInteger) -> Bool {
@@ -79,7 +68,7 @@ import Testing
     static func sbgemmError(_ kernel: Kernel, _ s: Shape, seed: UInt64) -> (error: Double, bad: Int) {
         let (m, n, k) = (s.m, s.n, s.k)
         let lda = k + s.padA, ldb = n + s.padB, ldc = n + s.padC
-        var g = SeededGenerator(state: seed)
+        var g = SeededGenerator(seed: seed)
         // Padding holds NaN: a kernel that reads past a row's end produces NaN in C.
         let nanBF16: UInt16 = 0x7FC0
         var a = [UInt16](repeating: nanBF16, count: max(m * lda, 1))

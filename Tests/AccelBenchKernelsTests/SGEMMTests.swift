@@ -8,18 +8,6 @@ import Testing
 /// fp32 summation order; a wrong, missing or doubled term is off by about 2^24 / k, and an element
 /// left unwritten stays NaN (C is poisoned before every call) and fails the comparison.
 @Suite struct SGEMMTests {
-    /// SplitMix64: seeded, so every run checks the same inputs.
-    struct SeededGenerator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     struct Shape: CustomStringConvertible {
         var m: Int, n: Int, k: Int
         /// Extra columns beyond the matrix in each row (leading dimension = columns + pad).
@@ -42,7 +30,7 @@ import Testing
             lda = shape.k + shape.padA
             ldb = shape.n + shape.padB
             ldc = shape.n + shape.padC
-            var g = SeededGenerator(state: seed)
+            var g = SeededGenerator(seed: seed)
             aBuffer = (0..<(Problem.offset + shape.m * lda + 1)).map { _ in Float.random(in: -1...1, using: &g) }
             bBuffer = (0..<(Problem.offset + shape.k * ldb + 1)).map { _ in Float.random(in: -1...1, using: &g) }
             cBuffer = [Float](repeating: Problem.sentinel, count: Problem.offset + shape.m * ldc + 1)
