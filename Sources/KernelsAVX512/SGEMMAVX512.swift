@@ -23,28 +23,6 @@ enum SGEMMBlocking {
     static var nc: Int { 4096 }
 }
 
-/// The micro-kernel on packed panels (A: kc x 6, B: kc x 64). `next`: where to prefetch from
-/// (`SGEMMShape.nextPanelBytesPerStep` bytes per k step), a slice of the next B panel.
-@inline(never)
-func sgemmKernel(
-    kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
-    c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, next: UnsafeRawPointer
-) {
-    sgemmTile6x64(kc: kc, a: a, aRowStride: 1, aKStride: 6, b: b, bKStride: 64, c: c, ldc: ldc, accumulate: accumulate, next: next)
-}
-
-/// The micro-kernel reading A and/or B in place (strides in floats).
-@inline(never)
-func sgemmKernelStrided(
-    kc: Int, a: UnsafePointer<Float>, aRowStride: Int, aKStride: Int,
-    b: UnsafePointer<Float>, bKStride: Int,
-    c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, next: UnsafeRawPointer
-) {
-    sgemmTile6x64(
-        kc: kc, a: a, aRowStride: aRowStride, aKStride: aKStride, b: b, bKStride: bKStride,
-        c: c, ldc: ldc, accumulate: accumulate, next: next)
-}
-
 /// Packs 6 full rows of A (kc long, row stride lda) into a kc x 6 panel.
 @inline(__always)
 func sgemmPackAFull(kc: Int, a: UnsafePointer<Float>, lda: Int, into dst: UnsafeMutablePointer<Float>) {
@@ -61,7 +39,7 @@ func sgemmPackAFull(kc: Int, a: UnsafePointer<Float>, lda: Int, into dst: Unsafe
 /// A(r, p) * B(p, j), where A(r, p) = a[r * aRowStride + p * aKStride], B(p, j) = b[p * bKStride + j]
 /// and C[r][j] = c[r * ldc + j], for r < 6, j < 64: 24 accumulators of SIMD16<Float> in registers.
 @inline(__always)
-func sgemmTile6x64(
+func sgemmTile(
     kc: Int, a: UnsafePointer<Float>, aRowStride: Int, aKStride: Int,
     b: UnsafePointer<Float>, bKStride: Int,
     c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, next: UnsafeRawPointer

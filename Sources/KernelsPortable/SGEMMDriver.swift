@@ -8,8 +8,8 @@
 //   enum SGEMMShape { static var mr: Int; static var nr: Int       // register tile (rows x columns)
 //                     static var nextPanelBytesPerStep: Int }      // B prefetch per k step (or 0)
 //   enum SGEMMBlocking { static var kc: Int; static var mc: Int; static var nc: Int }
-//   func sgemmKernel(kc:a:b:c:ldc:accumulate:next:)              // packed A panel, packed B panel
-//   func sgemmKernelStrided(kc:a:aRowStride:aKStride:b:bKStride:c:ldc:accumulate:next:)
+//   func sgemmTile(kc:a:aRowStride:aKStride:b:bKStride:c:ldc:accumulate:next:)  // @inline(__always)
+//                                                                  // register tile (next: B prefetch)
 //   func sgemmPackAFull(kc:a:lda:into:)                          // mr full rows of A -> kc x mr
 //
 // Both kernels compute a full mr x nr tile of C (store, or add to C when `accumulate`):
@@ -368,4 +368,28 @@ enum SGEMMDriver {
     static func roundUp(_ value: Int, _ unit: Int) -> Int {
         (value &+ unit &- 1) / unit &* unit
     }
+}
+
+/// The micro-kernel on packed panels (A: kc x mr, B: kc x nr). `next`: where to prefetch from
+/// (`SGEMMShape.nextPanelBytesPerStep` bytes per k step), a slice of the next B panel.
+@inline(never)
+func sgemmKernel(
+    kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+    c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, next: UnsafeRawPointer
+) {
+    sgemmTile(
+        kc: kc, a: a, aRowStride: 1, aKStride: SGEMMShape.mr, b: b, bKStride: SGEMMShape.nr,
+        c: c, ldc: ldc, accumulate: accumulate, next: next)
+}
+
+/// The micro-kernel reading A and/or B in place (strides in floats).
+@inline(never)
+func sgemmKernelStrided(
+    kc: Int, a: UnsafePointer<Float>, aRowStride: Int, aKStride: Int,
+    b: UnsafePointer<Float>, bKStride: Int,
+    c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, next: UnsafeRawPointer
+) {
+    sgemmTile(
+        kc: kc, a: a, aRowStride: aRowStride, aKStride: aKStride, b: b, bKStride: bKStride,
+        c: c, ldc: ldc, accumulate: accumulate, next: next)
 }
