@@ -42,7 +42,13 @@ public struct Summary: Codable, Sendable, Equatable {
             stddev = 0
         }
         cv = mean != 0 ? stddev / abs(mean) : 0
-        robustCV = median != 0 ? (p75 - p25) / (1.349 * abs(median)) : 0
+        robustCV = Summary.robustCV(sorted: sorted)
+    }
+
+    /// IQR / (1.349 x median) of already sorted samples (see `robustCV`).
+    public static func robustCV(sorted: [Double]) -> Double {
+        let median = quantile(sorted, 0.5)
+        return median != 0 ? (quantile(sorted, 0.75) - quantile(sorted, 0.25)) / (1.349 * abs(median)) : 0
     }
 
     /// Linear interpolation between closest ranks (type 7, as numpy's default and R's default).
