@@ -40,15 +40,8 @@ struct CeilingsCommand: ParsableCommand {
     var format: TopologyCommand.Format = .table
 
     func run() throws {
-        let topology = try Topology.detect()
-        let cores = max(1, topology.physicalCoreCount)
-        let progress = Progress(enabled: isatty(2) == 1)
-        let session = try RunSession(topology: topology, cores: cores, progress: progress)
-        var probe = CeilingsProbe(
-            measurer: Measurer(rule: .quick), cores: cores, lastLevelCacheBytes: topology.lastLevelCacheBytes,
-            pool: session.pool)
-        probe.progress = { progress.say($0) }
-        let ceilings = probe.measure()
+        let session = RunSession(topology: try Topology.detect(), progress: Progress(enabled: isatty(2) == 1))
+        let ceilings = session.measureCeilings()
         switch format {
         case .table: print(ceilings.renderTable(), terminator: "")
         case .json:

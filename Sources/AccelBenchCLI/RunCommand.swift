@@ -96,26 +96,22 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         let started = Date()
         let topology = try Topology.detect()
-        let cores = max(1, topology.physicalCoreCount)
         let backends = CPUBackends.all(isa: isa)
         let streamElements = CeilingsProbe.streamElements(lastLevelCacheBytes: topology.lastLevelCacheBytes)
-        let plan = try RunPlan(selection(), backends: backends, cores: cores, streamElements: streamElements)
+        let plan = try RunPlan(
+            selection(), backends: backends, cores: max(1, topology.physicalCoreCount), streamElements: streamElements)
         try plan.checkMemory(availableBytes: try Topology.availableMemoryBytes())
         if plan.cases.contains(where: { $0.backend == "openblas" }) {
             OpenBLASEnvironment.reexecIfNeeded(core: openblasCore)
         }
 
         let progress = Progress(enabled: !quiet && isatty(2) == 1)
-        let session = try RunSession(topology: topology, cores: cores, progress: progress)
+        let session = RunSession(topology: topology, progress: progress)
         let measurer = Measurer(rule: suite.rule)
         var ceilings: Ceilings?
         if !noCeilings {
             progress.say("measuring ceilings")
-            var probe = CeilingsProbe(
-                measurer: Measurer(rule: .quick), cores: cores, lastLevelCacheBytes: topology.lastLevelCacheBytes,
-                pool: session.pool)
-            probe.progress = { progress.say("  ceilings: \($0)") }
-            ceilings = probe.measure()
+            ceilings = session.measureCeilings(progressPrefix: "  ceilings: ")
         }
         let loadStart = SystemInfo.loadAverage()
         let runner = CaseRunner(
@@ -205,12 +201,14 @@ struct Progress: Sendable {
 
 /// The worker pools of a run, one per thread count, each worker bound to its own core.
 final class RunSession {
+    let topology: Topology
     let binder: TopologyBinder?
-    let cores: Int
+    let progress: Progress
     private var pools: [Int: WorkerPool] = [:]
 
-    init(topology: Topology, cores: Int, progress: Progress) throws {
-        self.cores = cores
+    init(topology: Topology, progress: Progress) {
+        self.topology = topology
+        self.progress = progress
         do {
             binder = try TopologyBinder()
         } catch {
@@ -218,6 +216,9 @@ final class RunSession {
             binder = nil
         }
     }
+
+    /// Physical cores: the default "all cores" thread count.
+    var cores: Int { max(1, topology.physicalCoreCount) }
 
     func pool(_ threads: Int) -> WorkerPool {
         if let pool = pools[threads] { return pool }
@@ -227,5 +228,15 @@ final class RunSession {
         }
         pools[threads] = pool
         return pool
+    }
+
+    /// Measures the machine's ceilings on this session's pools (quick sampling rule).
+    func measureCeilings(progressPrefix: String = "") -> Ceilings {
+        var probe = CeilingsProbe(
+            measurer: Measurer(rule: .quick), cores: cores, lastLevelCacheBytes: topology.lastLevelCacheBytes,
+            pool: pool)
+        let progress = self.progress
+        probe.progress = { progress.say(progressPrefix + $0) }
+        return probe.measure()
     }
 }
