@@ -1,4 +1,5 @@
 import AccelBenchCore
+import AccelBenchKernels
 
 /// Float64 matmul: the correctness reference, selectable as a backend for tiny shapes only.
 public struct ReferenceBackend: Backend {
@@ -34,11 +35,14 @@ public struct ReferenceBackend: Backend {
 final class ReferenceCase: PreparedCase {
     let buffers: MatmulBuffers
     let pool: WorkerPool
+    /// One float64 row of C per worker, allocated once (not inside the timed call).
+    let rows: AlignedBuffer<Double>
     let kernelPath = "reference float64 i-k-j loop"
 
     init(buffers: MatmulBuffers, pool: WorkerPool) {
         self.buffers = buffers
         self.pool = pool
+        rows = AlignedBuffer(count: pool.threadCount * buffers.n)
     }
 
     func poisonOutputs() { buffers.poison() }
@@ -47,18 +51,14 @@ final class ReferenceCase: PreparedCase {
     func run() {
         let (m, n, k) = (buffers.m, buffers.n, buffers.k)
         let a = UInt(bitPattern: buffers.a.pointer), b = UInt(bitPattern: buffers.b.pointer)
-        let c = UInt(bitPattern: buffers.c.pointer)
-        pool.forEachChunk(of: m) { rows in
+        let c = UInt(bitPattern: buffers.c.pointer), scratch = UInt(bitPattern: rows.pointer)
+        let workers = pool.threadCount
+        pool.run { worker in
             let a = UnsafePointer<Float>(bitPattern: a)!, b = UnsafePointer<Float>(bitPattern: b)!
             let c = UnsafeMutablePointer<Float>(bitPattern: c)!
-            var row = [Double](repeating: 0, count: n)
-            for i in rows {
-                for j in 0..<n { row[j] = 0 }
-                for p in 0..<k {
-                    let aip = Double(a[i * k + p])
-                    let bRow = b + p * n
-                    for j in 0..<n { row[j] += aip * Double(bRow[j]) }
-                }
+            let row = UnsafeMutablePointer<Double>(bitPattern: scratch)! + worker * n
+            for i in WorkerPool.chunk(worker, of: workers, count: m) {
+                ReferenceGEMM.dgemm(m: 1, n: n, k: k, a: a + i * k, lda: k, b: b, ldb: n, c: row, ldc: n)
                 for j in 0..<n { c[i * n + j] = Float(row[j]) }
             }
         }

@@ -43,16 +43,6 @@ public final class WorkerPool: Sendable {
         }
     }
 
-    /// Splits `0..<count` into `threadCount` contiguous chunks (sizes differ by at most one) and runs
-    /// `body(range)` for each non-empty chunk on its own worker.
-    public func forEachChunk(of count: Int, _ body: (Range<Int>) -> Void) {
-        let workers = threadCount
-        run { index in
-            let range = WorkerPool.chunk(index, of: workers, count: count)
-            if !range.isEmpty { body(range) }
-        }
-    }
-
     /// The `index`-th of `parts` contiguous chunks of `0..<count`.
     public static func chunk(_ index: Int, of parts: Int, count: Int) -> Range<Int> {
         let base = count / parts, extra = count % parts
