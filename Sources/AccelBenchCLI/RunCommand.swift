@@ -96,17 +96,15 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         let started = Date()
         let topology = try Topology.detect()
+        let progress = Progress(enabled: !quiet && isatty(2) == 1)
+        let session = RunSession(topology: topology, progress: progress)
         let backends = CPUBackends.all(isa: isa)
         let streamElements = CeilingsProbe.streamElements(lastLevelCacheBytes: topology.lastLevelCacheBytes)
-        let plan = try RunPlan(
-            selection(), backends: backends, cores: max(1, topology.physicalCoreCount), streamElements: streamElements)
+        let plan = try RunPlan(selection(), backends: backends, cores: session.cores, streamElements: streamElements)
         try plan.checkMemory(availableBytes: try Topology.availableMemoryBytes())
         if plan.cases.contains(where: { $0.backend == "openblas" }) {
             OpenBLASEnvironment.reexecIfNeeded(core: openblasCore)
         }
-
-        let progress = Progress(enabled: !quiet && isatty(2) == 1)
-        let session = RunSession(topology: topology, progress: progress)
         let measurer = Measurer(rule: suite.rule)
         var ceilings: Ceilings?
         if !noCeilings {
