@@ -6,8 +6,8 @@ import PackageDescription
 // A default SwiftPM release build targets baseline x86-64 (SSE2), which turns SIMD FMAs into
 // per-lane library calls: the CPU target must be set per kernel module.
 #if arch(x86_64)
-let avx512Flags: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "skylake-avx512"])]
-let avx2Flags: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"])]
+let avx512Flags: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "skylake-avx512"]), .define("ACCELBENCH_AVX512")]
+let avx2Flags: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"]), .define("ACCELBENCH_AVX2")]
 #else
 // Elsewhere these modules are never entered (CPUISA reports only `portable`); build them for the host.
 let avx512Flags: [SwiftSetting] = []
