@@ -54,11 +54,11 @@ struct CeilingsCommand: ParsableCommand {
 
 struct ListCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "list", abstract: "List what exists: workloads or backends.")
+        commandName: "list", abstract: "List what exists: workloads, backends, suites or models (attention presets).")
 
-    enum What: String, ExpressibleByArgument, CaseIterable { case workloads, backends, suites }
+    enum What: String, ExpressibleByArgument, CaseIterable { case workloads, backends, suites, models }
 
-    @Argument(help: "workloads, backends or suites.")
+    @Argument(help: "workloads, backends, suites or models.")
     var what: What
 
     func run() throws {
@@ -81,6 +81,13 @@ struct ListCommand: ParsableCommand {
             for s in Suite.allCases {
                 let text = s.entries.map { "\($0.workload.rawValue) \($0.dtype.rawValue) [\($0.backends.joined(separator: ","))] \($0.shapes.joined(separator: " "))" }
                 table.append([s.rawValue, text.joined(separator: "; ")])
+            }
+        case .models:
+            table = TextTable(header: ["model", "heads", "kv heads", "head dim", "example shapes", "source"])
+            for m in AttentionShape.models {
+                table.append([
+                    m.name, "\(m.heads)", "\(m.kvHeads)", "\(m.headDim)", "\(m.name):prefill2048  \(m.name):decode8192", m.source,
+                ])
             }
         }
         print(table.render(), terminator: "")

@@ -114,12 +114,14 @@ struct RunCommand: ParsableCommand {
         let loadStart = SystemInfo.loadAverage()
         let runner = CaseRunner(
             measurer: measurer, seed: seed, lastLevelCacheBytes: topology.lastLevelCacheBytes,
-            peak: { [ceilings] in ceilings?.peak(for: $0) })
+            peak: { [ceilings] in ceilings?.peak(for: $0, unit: $1) })
         var results: [CaseResult] = []
         for (index, spec) in plan.cases.enumerated() {
             progress.say("[\(index + 1)/\(plan.cases.count)] \(spec)")
             let backend = try CPUBackends.named(spec.backend, in: backends)
-            let result = runner.run(spec, on: backend, pool: session.pool(spec.threads))
+            let peakWasReset = ResidentMemory.resetPeak()
+            var result = runner.run(spec, on: backend, pool: session.pool(spec.threads))
+            if peakWasReset { result.peakResidentBytes = ResidentMemory.peakBytes() }
             progress.say("    " + RunCommand.progressLine(result))
             results.append(result)
         }

@@ -55,7 +55,7 @@ public struct RunPlan: Sendable {
                 var groups = suiteEntries.filter { $0.dtype == dtype }.map { (shapes: $0.shapes, backends: $0.backends) }
                 if groups.isEmpty {
                     groups = [(
-                        shapes: [workload == .matmul ? "1024x1024x1024" : "\(streamElements)"],
+                        shapes: [RunPlan.defaultShape(workload, streamElements: streamElements)],
                         backends: available.filter { $0.capabilities[workload]?.contains(dtype) == true && $0.name != "reference" }.map(\.name)
                     )]
                 }
@@ -100,6 +100,15 @@ public struct RunPlan: Sendable {
                     "\(spec.workload.rawValue) \(spec.dtype.rawValue) \(spec.shape) needs \(Format.bytes(needed)) of buffers, but only \(Format.bytes(availableBytes)) of memory is available; choose a smaller shape"
                 )
             }
+        }
+    }
+
+    /// The shape a workload runs at when neither the suite nor the user names one.
+    static func defaultShape(_ workload: Workload, streamElements: Int) -> String {
+        switch workload {
+        case .matmul: "1024x1024x1024"
+        case .stream: "\(streamElements)"
+        case .attention: "llama3-8b:prefill2048"
         }
     }
 

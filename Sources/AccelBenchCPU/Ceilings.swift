@@ -66,7 +66,12 @@ public struct Ceilings: Codable, Sendable {
 
     /// The measured ceiling a case is judged against: the FMA (or bf16 dot) throughput for matmul, the
     /// read-only stream for memory-bound work; scaled linearly for thread counts between 1 and all.
-    public func peak(for spec: CaseSpec) -> Peak? {
+    /// The ceiling a case's main throughput (in its workload's unit) is judged against.
+    public func peak(for spec: CaseSpec) -> Peak? { peak(for: spec, unit: spec.workload.unit) }
+
+    /// The ceiling a case's throughput in `unit` is judged against: compute for FLOPs (fp32 FMA, or the
+    /// bf16 dot ceiling for bf16 matmul), the read-only stream for bytes.
+    public func peak(for spec: CaseSpec, unit: ThroughputUnit) -> Peak? {
         let t = spec.threads
         func scaled(_ one: Figure?, _ all: Figure?, _ what: String, _ unit: ThroughputUnit, compute: Bool = true) -> Peak? {
             guard let one else { return nil }
@@ -74,12 +79,12 @@ public struct Ceilings: Codable, Sendable {
             if t >= cores, let all = compute ? allCores(one, all) : all?.value { value = all } else if t == 1 { value = one.value } else { value = one.value * Double(min(t, cores)) }
             return Peak(value: value, unit: unit, label: "measured \(what), \(t) thread\(t == 1 ? "" : "s")")
         }
-        switch spec.workload {
-        case .matmul:
-            return spec.dtype == .bf16
+        switch unit {
+        case .gflops:
+            return spec.workload == .matmul && spec.dtype == .bf16
                 ? scaled(bf16SingleCore, bf16AllCores, "bf16 dot (vdpbf16ps) ceiling", .gflops)
                 : scaled(fp32SingleCore, fp32AllCores, "fp32 FMA ceiling", .gflops)
-        case .stream:
+        case .gbytesPerSecond:
             let read = memory.filter { $0.id.hasPrefix("memory.read.") }
             return scaled(
                 read.first { $0.threads == 1 }, read.first { $0.threads == cores }, "read-only stream", .gbytesPerSecond,

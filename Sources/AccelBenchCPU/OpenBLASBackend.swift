@@ -1,4 +1,6 @@
 import AccelBenchCore
+import AccelBenchKernels
+import AccelBenchTopology
 import COpenBLAS
 #if canImport(Glibc)
 import Glibc
@@ -11,8 +13,10 @@ import Glibc
 /// which slows the next threaded kernel, so `endPhase` waits for them to go idle.
 public struct OpenBLASBackend: Backend {
     public let name = "openblas"
-    public var summary: String { "OpenBLAS \(OpenBLASBackend.version) cblas_sgemm (core \(OpenBLASBackend.coreName))" }
-    public let capabilities: [Workload: [DType]] = [.matmul: [.fp32, .bf16]]
+    public var summary: String {
+        "OpenBLAS \(OpenBLASBackend.version) cblas_sgemm (core \(OpenBLASBackend.coreName)); attention as sgemm + softmax + sgemm"
+    }
+    public let capabilities: [Workload: [DType]] = [.matmul: [.fp32, .bf16], .attention: [.fp32, .fp16]]
     /// Seconds `endPhase` idles so OpenBLAS's spinning workers go to sleep.
     public let idleAfterPhaseSeconds: Double
 
@@ -42,7 +46,20 @@ public struct OpenBLASBackend: Backend {
     }()
 
     public func unsupportedReason(_ spec: CaseSpec) -> String? {
-        guard spec.workload == .matmul else { return "openblas implements matmul only" }
+        if case let .attention(shape) = spec.shape {
+            guard spec.dtype == .fp32 || spec.dtype == .fp16 else { return "openblas attention takes a kv=fp32 or kv=fp16 cache" }
+            let g = AttentionGeometry(shape, dtype: spec.dtype)
+            let extra = OpenBLASAttentionCase.extraBytes(g)
+            let available = (try? Topology.availableMemoryBytes()) ?? Int.max
+            if extra > available / 2 {
+                return "the unfused composition materializes \(g.groupSize * g.queryLength) x \(g.kvLength) fp32 scores per KV head (\(Format.bytes(extra)) besides Q, K, V, O), more than half of the \(Format.bytes(available)) available; use backend swift-simd (fused) or a shorter sequence"
+            }
+            guard g.groupSize * g.queryLength * g.kvLength <= Int(Int32.max) else {
+                return "the \(g.groupSize * g.queryLength) x \(g.kvLength) score matrix exceeds OpenBLAS's 32-bit blasint; use backend swift-simd (fused)"
+            }
+            return nil
+        }
+        guard spec.workload == .matmul else { return "openblas implements matmul and attention" }
         if spec.dtype == .bf16 && OpenBLASBackend.sbgemm == nil {
             return "this OpenBLAS (\(OpenBLASBackend.version)) was built without BUILD_BFLOAT16: no cblas_sbgemm"
         }
@@ -53,6 +70,12 @@ public struct OpenBLASBackend: Backend {
     }
 
     public func prepare(_ spec: CaseSpec, context: CaseContext) throws -> any PreparedCase {
+        if case let .attention(shape) = spec.shape {
+            openblas_set_num_threads(Int32(spec.threads))
+            let buffers = AttentionBuffers(
+                geometry: AttentionGeometry(shape, dtype: spec.dtype), seed: context.seed, checkSamples: context.checkSamples)
+            return OpenBLASAttentionCase(buffers: buffers, pool: context.pool, isa: CPUISA.detect())
+        }
         guard case let .matmul(m, n, k) = spec.shape else {
             throw AccelBenchError(.unsupportedCase, "openblas: not a matmul shape")
         }

@@ -4,15 +4,22 @@ import AccelBenchKernels
 /// Float64 matmul: the correctness reference, selectable as a backend for tiny shapes only.
 public struct ReferenceBackend: Backend {
     public let name = "reference"
-    public let summary = "float64 triple loop (correctness reference; tiny shapes only)"
-    public let capabilities: [Workload: [DType]] = [.matmul: [.fp32]]
+    public let summary = "float64 triple loop and row-by-row attention (correctness reference; tiny shapes only)"
+    public let capabilities: [Workload: [DType]] = [.matmul: [.fp32], .attention: [.fp32, .fp16]]
     /// Largest M·N·K it accepts: about a second of float64 scalar work.
     public static let maxMultiplyAdds = 1 << 28
 
     public init() {}
 
     public func unsupportedReason(_ spec: CaseSpec) -> String? {
-        guard spec.workload == .matmul, spec.dtype == .fp32 else { return "reference implements fp32 matmul only" }
+        if case let .attention(shape) = spec.shape {
+            // Each unmasked (query, key) pair costs 2·d float64 multiply-adds.
+            if shape.flops / 2 > Double(ReferenceBackend.maxMultiplyAdds) {
+                return "reference is for tiny shapes: attention FLOPs must be <= 2^29 (use swift-simd or openblas)"
+            }
+            return nil
+        }
+        guard spec.workload == .matmul, spec.dtype == .fp32 else { return "reference implements fp32 matmul and attention" }
         guard case let .matmul(m, n, k) = spec.shape else { return "not a matmul shape" }
         if m.multipliedReportingOverflow(by: n).partialValue.multipliedReportingOverflow(by: k).partialValue
             > ReferenceBackend.maxMultiplyAdds || m > 1 << 20 || n > 1 << 20 || k > 1 << 20
@@ -23,6 +30,11 @@ public struct ReferenceBackend: Backend {
     }
 
     public func prepare(_ spec: CaseSpec, context: CaseContext) throws -> any PreparedCase {
+        if case let .attention(shape) = spec.shape {
+            let buffers = AttentionBuffers(
+                geometry: AttentionGeometry(shape, dtype: spec.dtype), seed: context.seed, checkSamples: context.checkSamples)
+            return ReferenceAttentionCase(buffers: buffers, pool: context.pool)
+        }
         guard case let .matmul(m, n, k) = spec.shape else {
             throw AccelBenchError(.unsupportedCase, "reference: not a matmul shape")
         }

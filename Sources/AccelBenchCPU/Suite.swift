@@ -3,9 +3,11 @@ import AccelBenchCore
 /// The named suites: which workloads, shapes, dtypes and backends `accelbench run` measures when the
 /// user does not say, and how strictly it samples.
 public enum Suite: String, CaseIterable, Codable, Sendable {
-    /// Under two minutes after the build: the ceilings, two fp32 GEMM shapes and one bf16 shape.
+    /// A few minutes after the build: the ceilings, two fp32 GEMM shapes, one bf16 shape, one attention
+    /// prefill (fp32) and one decode (fp16 KV) case.
     case quick
-    /// Every shape the GEMM targets are stated for, bf16, and the STREAM kernels.
+    /// Every shape the GEMM targets are stated for, bf16, the attention model presets and a decode sweep
+    /// over the KV length.
     case standard
     /// As standard, with stricter sampling and larger shapes.
     case full
@@ -25,6 +27,15 @@ public enum Suite: String, CaseIterable, Codable, Sendable {
         }
     }
 
+    /// Decode against a growing KV cache: the curve of KV GB/s against the cache length.
+    public static let decodeSweep = ["1k", "2k", "4k", "8k", "16k", "32k"].map { "llama3-8b:decode\($0)" }
+    /// Prefill at the model presets, plus the non-causal shape peers publish (h32 d128 q = kv = 2048).
+    public static let prefillPresets = [
+        "b1:h32:q2048:kv2048:d128", "llama3-8b:prefill2048", "qwen2.5-7b:prefill2048", "llama3.2-1b:prefill2048",
+    ]
+    /// Tiny attention shapes the float64 reference runs too: ragged tiles, GQA, causal with q < kv.
+    public static let tinyAttention = ["b2:h4:kvh2:q33:kv77:d64:causal", "b1:h8:kvh2:q3:kv300:d80:causal"]
+
     public static let awkwardShapes = ["1000x1000x1000", "4096x512x4096", "512x4096x4096", "4096x64x4096", "77x4096x333"]
 
     public var entries: [Entry] {
@@ -33,6 +44,8 @@ public enum Suite: String, CaseIterable, Codable, Sendable {
             return [
                 Entry(workload: .matmul, dtype: .fp32, backends: ["swift-simd", "openblas"], shapes: ["1024x1024x1024", "4096x512x4096"]),
                 Entry(workload: .matmul, dtype: .bf16, backends: ["bf16", "openblas"], shapes: ["4096x512x4096"]),
+                Entry(workload: .attention, dtype: .fp32, backends: ["swift-simd", "openblas"], shapes: ["llama3-8b:prefill1024"]),
+                Entry(workload: .attention, dtype: .fp16, backends: ["swift-simd", "openblas"], shapes: ["llama3-8b:decode8192"]),
             ]
         case .standard:
             return [
@@ -41,6 +54,9 @@ public enum Suite: String, CaseIterable, Codable, Sendable {
                     shapes: ["1024x1024x1024", "2048x2048x2048", "4096x4096x4096"] + Suite.awkwardShapes),
                 Entry(workload: .matmul, dtype: .bf16, backends: ["bf16", "openblas"], shapes: ["4096x512x4096", "2048x2048x2048"]),
                 Entry(workload: .matmul, dtype: .fp32, backends: ["reference", "swift-simd"], shapes: ["64x64x64"]),
+                Entry(workload: .attention, dtype: .fp32, backends: ["swift-simd", "openblas"], shapes: Suite.prefillPresets + ["llama3-8b:decode8192"]),
+                Entry(workload: .attention, dtype: .fp16, backends: ["swift-simd", "openblas"], shapes: ["llama3-8b:prefill2048"] + Suite.decodeSweep + ["qwen2.5-7b:decode8192"]),
+                Entry(workload: .attention, dtype: .fp32, backends: ["reference", "swift-simd"], shapes: Suite.tinyAttention),
             ]
         case .full:
             return [
@@ -52,6 +68,15 @@ public enum Suite: String, CaseIterable, Codable, Sendable {
                     workload: .matmul, dtype: .bf16, backends: ["bf16", "openblas"],
                     shapes: ["1024x1024x1024", "4096x512x4096", "2048x2048x2048", "4096x4096x4096"]),
                 Entry(workload: .matmul, dtype: .fp32, backends: ["reference", "swift-simd"], shapes: ["64x64x64", "127x65x33"]),
+                Entry(
+                    workload: .attention, dtype: .fp32, backends: ["swift-simd", "openblas"],
+                    shapes: Suite.prefillPresets + ["llama3-8b:prefill4096", "b1:h32:q4096:kv4096:d128", "llama3-8b:decode8192", "llama3-8b:decode8192:q4"]),
+                Entry(
+                    workload: .attention, dtype: .fp16, backends: ["swift-simd", "openblas"],
+                    shapes: ["llama3-8b:prefill2048"] + Suite.decodeSweep
+                        + ["qwen2.5-7b:decode8192", "llama3.2-1b:decode32k", "b1:h8:kvh8:decode8192:d128", "llama3-8b:decode8192:q8"]),
+                Entry(workload: .attention, dtype: .fp32, backends: ["reference", "swift-simd"], shapes: Suite.tinyAttention),
+                Entry(workload: .attention, dtype: .fp16, backends: ["reference", "swift-simd"], shapes: Suite.tinyAttention),
             ]
         }
     }

@@ -93,21 +93,36 @@ public struct CorrectnessCheck: Codable, Sendable, Equatable {
     /// Elements compared with the reference, and elements that were NaN or infinite.
     public var elementsChecked: Int
     public var nonFinite: Int
-    public var passed: Bool { nonFinite == 0 && value <= tolerance && value.isFinite }
+    /// Normalized mean squared error Σ(x - ref)² / Σ ref² over the compared elements, where a check
+    /// reports it, held to `nmseTolerance` when that is set.
+    public var nmse: Double?
+    public var nmseTolerance: Double?
+    public var passed: Bool {
+        guard nonFinite == 0 && value <= tolerance && value.isFinite else { return false }
+        if let nmse, let nmseTolerance { return nmse.isFinite && nmse <= nmseTolerance }
+        return true
+    }
 
-    public init(metric: String, value: Double, toleranceName: String, tolerance: Double, elementsChecked: Int, nonFinite: Int) {
+    public init(
+        metric: String, value: Double, toleranceName: String, tolerance: Double, elementsChecked: Int, nonFinite: Int,
+        nmse: Double? = nil, nmseTolerance: Double? = nil
+    ) {
         self.metric = metric
         self.value = value
         self.toleranceName = toleranceName
         self.tolerance = tolerance
         self.elementsChecked = elementsChecked
         self.nonFinite = nonFinite
+        self.nmse = nmse
+        self.nmseTolerance = nmseTolerance
     }
 
     public var explanation: String {
         if nonFinite > 0 {
             return "\(nonFinite) of \(elementsChecked) checked outputs are NaN/Inf (unwritten or overflowed)"
         }
-        return "\(metric) = \(value) vs tolerance \(toleranceName) = \(tolerance)"
+        var text = "\(metric) = \(value) vs tolerance \(toleranceName) = \(tolerance)"
+        if let nmse, let nmseTolerance { text += "; nmse = \(nmse) vs \(nmseTolerance)" }
+        return text
     }
 }

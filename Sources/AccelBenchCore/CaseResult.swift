@@ -25,6 +25,12 @@ public struct CaseResult: Codable, Sendable {
     /// median / the ceiling named in `peak`, 0...1 (can exceed 1 when a ceiling was measured low).
     public var peakFraction: Double?
     public var peak: Peak?
+    /// A second measure of the same timed calls (decode attention: KV bytes read per second), judged
+    /// against its own ceiling.
+    public var secondary: SecondaryThroughput?
+    /// The process's peak resident memory while the case ran (prepare included), bytes; nil where the
+    /// platform cannot reset and read it.
+    public var peakResidentBytes: Int?
 
     public var medianThroughput: Double? { throughput?.median }
 }
@@ -40,5 +46,23 @@ public struct Peak: Codable, Sendable, Equatable {
         self.value = value
         self.unit = unit
         self.label = label
+    }
+}
+
+/// Throughput of the same samples by a second work rule (e.g. bytes read instead of FLOPs).
+public struct SecondaryThroughput: Codable, Sendable {
+    public var work: Work
+    public var unit: ThroughputUnit
+    public var throughput: Summary
+    public var peak: Peak?
+    /// median / peak.
+    public var peakFraction: Double?
+
+    public init(work: Work, unit: ThroughputUnit, throughput: Summary, peak: Peak?) {
+        self.work = work
+        self.unit = unit
+        self.throughput = throughput
+        self.peak = peak
+        if let peak, peak.value > 0 { peakFraction = throughput.median / peak.value }
     }
 }

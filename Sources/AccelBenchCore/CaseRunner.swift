@@ -7,12 +7,12 @@ public struct CaseRunner: Sendable {
     public let seed: UInt64
     /// Passed to backends (see `CaseContext.lastLevelCacheBytes`).
     public let lastLevelCacheBytes: Int
-    /// The ceiling a case is judged against, if one is known.
-    public let peak: @Sendable (CaseSpec) -> Peak?
+    /// The ceiling a case's throughput in a unit is judged against, if one is known.
+    public let peak: @Sendable (CaseSpec, ThroughputUnit) -> Peak?
 
     public init(
         measurer: Measurer, seed: UInt64 = 0x5EED, lastLevelCacheBytes: Int = 0,
-        peak: @escaping @Sendable (CaseSpec) -> Peak? = { _ in nil }
+        peak: @escaping @Sendable (CaseSpec, ThroughputUnit) -> Peak? = { _, _ in nil }
     ) {
         self.measurer = measurer
         self.seed = seed
@@ -65,9 +65,17 @@ public struct CaseRunner: Sendable {
         result.measurement = measurement
         result.seconds = measurement.summary
         result.throughput = Summary(measurement.secondsPerCall.map { unit.value(work: work, seconds: $0) })
-        if let peak = peak(spec), peak.unit == unit, peak.value > 0, let median = result.throughput?.median {
+        if let peak = peak(spec, unit), peak.unit == unit, peak.value > 0, let median = result.throughput?.median {
             result.peak = peak
             result.peakFraction = median / peak.value
+        }
+        if let secondWork = spec.workload.secondaryWork(spec.shape, dtype: spec.dtype) {
+            let secondUnit: ThroughputUnit = secondWork.kind == .bytes ? .gbytesPerSecond : .gflops
+            let secondPeak = peak(spec, secondUnit).flatMap { $0.unit == secondUnit ? $0 : nil }
+            result.secondary = SecondaryThroughput(
+                work: secondWork, unit: secondUnit,
+                throughput: Summary(measurement.secondsPerCall.map { secondUnit.value(work: secondWork, seconds: $0) }),
+                peak: secondPeak)
         }
         return result
     }

@@ -1,15 +1,18 @@
 /// The problem size of a case, as the user writes it on the command line.
 ///
 /// Each workload has its own syntax: matmul uses `MxNxK` (C = A x B with A: MxK, B: KxN), STREAM uses
-/// `KERNEL:ELEMENTS` with an optional binary suffix (`triad:16M` = 16 x 2^20 doubles per array).
+/// `KERNEL:ELEMENTS` with an optional binary suffix (`triad:16M` = 16 x 2^20 doubles per array),
+/// attention the tokens of `AttentionShape` (`b1:h32:kvh8:q2048:kv2048:d128:causal`).
 public enum Shape: Hashable, Codable, Sendable, CustomStringConvertible {
     case matmul(m: Int, n: Int, k: Int)
     case stream(kernel: StreamKernel, elements: Int)
+    case attention(AttentionShape)
 
     public var description: String {
         switch self {
         case let .matmul(m, n, k): "\(m)x\(n)x\(k)"
         case let .stream(kernel, elements): "\(kernel.rawValue):\(Shape.formatCount(elements))"
+        case let .attention(shape): shape.description
         }
     }
 

@@ -6,12 +6,17 @@ public enum Workload: String, CaseIterable, Codable, Sendable {
     /// STREAM copy/scale/add/triad and a read-only stream over arrays of doubles. Work: the STREAM byte
     /// rule (write-allocate traffic not counted).
     case stream
+    /// O = softmax(Q·Kᵀ·scale [+ causal mask])·V with grouped-query heads, prefill and decode. Work:
+    /// 4·b·h·d FLOPs per unmasked (query, key) pair; decode cases also report K+V bytes read.
+    case attention
 
     public var summary: String {
         switch self {
         case .matmul: "C = A x B, row-major, shapes MxNxK; throughput in GFLOPS by the 2·M·N·K rule"
         case .stream:
             "STREAM copy/scale/add/triad and read-only stream on fp64 arrays, shapes KERNEL:ELEMENTS or ELEMENTS; GB/s by the STREAM byte rule"
+        case .attention:
+            "softmax(Q·Kᵀ/√d [+causal])·V, GQA; shapes b1:h32:kvh8:q2048:kv2048:d128:causal or MODEL:prefillN / MODEL:decodeN; dtype = KV cache (kv=f32, kv=f16); GFLOPS by 4·b·h·d per unmasked pair, decode also KV GB/s"
         }
     }
 
@@ -19,6 +24,7 @@ public enum Workload: String, CaseIterable, Codable, Sendable {
         switch self {
         case .matmul: [.fp32, .bf16]
         case .stream: [.fp64]
+        case .attention: [.fp32, .fp16]
         }
     }
 
@@ -26,6 +32,7 @@ public enum Workload: String, CaseIterable, Codable, Sendable {
         switch self {
         case .matmul: .fp32
         case .stream: .fp64
+        case .attention: .fp32
         }
     }
 
@@ -33,6 +40,7 @@ public enum Workload: String, CaseIterable, Codable, Sendable {
         switch self {
         case .matmul: .gflops
         case .stream: .gbytesPerSecond
+        case .attention: .gflops
         }
     }
 
@@ -65,6 +73,8 @@ public enum Workload: String, CaseIterable, Codable, Sendable {
             }
             let elements = try Shape.parseCount(text, context: "stream shape '\(text)'")
             return StreamKernel.allCases.map { .stream(kernel: $0, elements: elements) }
+        case .attention:
+            return [.attention(try AttentionShape.parse(text))]
         }
     }
 
@@ -77,7 +87,25 @@ public enum Workload: String, CaseIterable, Codable, Sendable {
             return Work(
                 amount: Double(kernel.bytesPerElement) * Double(elements), kind: .bytes,
                 rule: "STREAM: \(kernel.bytesPerElement) B/element (\(kernel.formula))")
+        case let .attention(a):
+            return Work(
+                amount: a.flops, kind: .flops,
+                rule: a.causal ? "4·b·h·d per unmasked (query, key) pair (causal: masked pairs not counted)" : "4·b·h·q·kv·d")
         }
+    }
+
+    /// A second measure of the same call, for cases judged by memory traffic as well: decode attention
+    /// reads its whole KV cache per call, so it also reports the unique K+V bytes read per second.
+    public func secondaryWork(_ shape: Shape, dtype: DType) -> Work? {
+        guard case let .attention(a) = shape, a.isDecode else { return nil }
+        return Work(
+            amount: a.kvBytes(elementBytes: dtype.bytes), kind: .bytes,
+            rule: "K+V bytes read once per call: 2·b·kvh·kv·d·\(dtype.bytes) B (shared by the \(a.groupSize) query heads of each KV head)")
+    }
+
+    /// How the dtype reads in reports: attention's dtype is its KV cache's (`kv=fp16`).
+    public func dtypeLabel(_ dtype: DType) -> String {
+        self == .attention ? "kv=\(dtype.rawValue)" : dtype.rawValue
     }
 
     /// Bytes of the buffers a case of this shape allocates (inputs, outputs and the float64 data the
@@ -90,6 +118,9 @@ public enum Workload: String, CaseIterable, Codable, Sendable {
             return inputs + inputsAsFloat + m * n * 4
         case let .stream(kernel, elements):
             return kernel.arrays * elements * 8
+        case let .attention(a):
+            // Q and O in fp32, K and V in the KV type.
+            return 2 * a.queryElements * 4 + 2 * a.kvElements * dtype.bytes
         }
     }
 }

@@ -11,6 +11,9 @@ public enum AttentionReference {
     public struct Row: Sendable {
         public var values: [Double]
         public var magnitude: [Double]
+        /// max over visible keys of Σ_c |q_c·k_c|·scale: the size of the logits' fp32 rounding error
+        /// scales with it.
+        public var logitMagnitude: Double
     }
 
     /// Reads element `index` of K or V.
@@ -35,13 +38,19 @@ public enum AttentionReference {
         let visible = geometry.visibleKV(row: i)
         let scale = Double(geometry.scale)
         var maxScore = -Double.infinity
+        var logitMagnitude = 0.0
         for j in 0..<visible {
-            var dot = 0.0
+            var dot = 0.0, absolute = 0.0
             let kRow = kvBase + j * d
-            for c in 0..<d { dot += Double(q[qBase + c]) * kvElement(k, kRow + c, geometry.kvType) }
+            for c in 0..<d {
+                let product = Double(q[qBase + c]) * kvElement(k, kRow + c, geometry.kvType)
+                dot += product
+                absolute += abs(product)
+            }
             let s = dot * scale
             scores[j] = s
             maxScore = max(maxScore, s)
+            logitMagnitude = max(logitMagnitude, absolute * abs(scale))
         }
         var sum = 0.0
         for j in 0..<visible {
@@ -60,6 +69,6 @@ public enum AttentionReference {
                 magnitude[c] += p * abs(x)
             }
         }
-        return Row(values: values, magnitude: magnitude)
+        return Row(values: values, magnitude: magnitude, logitMagnitude: logitMagnitude)
     }
 }

@@ -13,6 +13,8 @@ public struct ResultsReport: Sendable {
         "peak_fraction", "correct",
         "status", "kernel_path", "n", "stop_reason", "robust_cv", "ratio", "ratio_baseline", "error_metric",
         "error", "tolerance_name", "tolerance", "peak", "peak_label", "work_rule", "reason",
+        "secondary_median", "secondary_unit", "secondary_p5", "secondary_p95", "secondary_peak_fraction",
+        "secondary_peak_label", "secondary_rule", "peak_rss_bytes",
     ]
 
     public init(results: [CaseResult]) {
@@ -41,14 +43,16 @@ public struct ResultsReport: Sendable {
     }
 
     public func table() -> TextTable {
+        // Memory traffic of cases judged by it too (decode attention), when any are present.
+        let showSecondary = results.contains { $0.secondary != nil }
         var table = TextTable(header: [
             "workload", "backend", "dtype", "shape", "thr", "median", "p5-p95", "cv", "%peak", "vs", "correct",
             "stop",
-        ])
+        ] + (showSecondary ? ["memory (%read ceiling)"] : []))
         let ratios = ratios()
         for (i, r) in results.enumerated() {
             let s = r.spec
-            var row = [s.workload.rawValue, s.backend, s.dtype.rawValue, s.shape.description, "\(s.threads)"]
+            var row = [s.workload.rawValue, s.backend, s.workload.dtypeLabel(s.dtype), s.shape.description, "\(s.threads)"]
             switch r.status {
             case .passed:
                 let t = r.throughput!
@@ -65,6 +69,13 @@ public struct ResultsReport: Sendable {
                 row += ["FAILED", "-", "-", "-", "-", "no", "-"]
             case .skipped:
                 row += ["skipped", "-", "-", "-", "-", "-", "-"]
+            }
+            if showSecondary {
+                if let m = r.secondary {
+                    row.append("\(Format.number(m.throughput.median)) \(m.unit.rawValue)" + (m.peakFraction.map { " (\(Format.percent($0)))" } ?? ""))
+                } else {
+                    row.append("-")
+                }
             }
             table.append(row)
         }
@@ -86,7 +97,7 @@ public struct ResultsReport: Sendable {
             let s = r.spec
             let t = r.throughput
             let fields: [String] = [
-                s.workload.rawValue, s.backend, s.dtype.rawValue, s.shape.description, "\(s.threads)",
+                s.workload.rawValue, s.backend, s.workload.dtypeLabel(s.dtype), s.shape.description, "\(s.threads)",
                 t.map { Format.plain($0.median) } ?? "", r.unit.rawValue,
                 t.map { Format.plain($0.p5) } ?? "", t.map { Format.plain($0.p95) } ?? "",
                 t.map { Format.plain($0.cv) } ?? "",
@@ -98,6 +109,10 @@ public struct ResultsReport: Sendable {
                 r.correctness?.metric ?? "", r.correctness.map { Format.plain($0.value) } ?? "",
                 r.correctness?.toleranceName ?? "", r.correctness.map { Format.plain($0.tolerance) } ?? "",
                 r.peak.map { Format.plain($0.value) } ?? "", r.peak?.label ?? "", r.work.rule, r.reason ?? "",
+                r.secondary.map { Format.plain($0.throughput.median) } ?? "", r.secondary?.unit.rawValue ?? "",
+                r.secondary.map { Format.plain($0.throughput.p5) } ?? "", r.secondary.map { Format.plain($0.throughput.p95) } ?? "",
+                r.secondary?.peakFraction.map(Format.plain) ?? "", r.secondary?.peak?.label ?? "",
+                r.secondary?.work.rule ?? "", r.peakResidentBytes.map { "\($0)" } ?? "",
             ]
             lines.append(fields.map(Format.csvField).joined(separator: ","))
         }
