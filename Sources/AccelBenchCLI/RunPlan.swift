@@ -33,6 +33,15 @@ public struct RunPlan: Sendable {
             if workloads.isEmpty { workloads = selection.suite.entries.map(\.workload) }
         }
         workloads = RunPlan.unique(workloads)
+        if selection.workloads.isEmpty && !selection.shapes.isEmpty {
+            // Shapes without a workload: the workloads whose shape syntax takes them (1024x1024x1024 is a
+            // matmul, llama3-8b:decode8192 an attention shape).
+            let fitting = workloads.filter { w in selection.shapes.allSatisfy { (try? w.parseShapes($0)) != nil } }
+            if fitting.isEmpty, let first = workloads.first {
+                for shape in selection.shapes { _ = try first.parseShapes(shape) }
+            }
+            workloads = fitting
+        }
 
         var cases: [CaseSpec] = []
         for workload in workloads {

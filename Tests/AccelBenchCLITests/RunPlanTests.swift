@@ -65,3 +65,51 @@ import Testing
         try p.checkMemory(availableBytes: 1 << 40)
     }
 }
+
+@Suite struct AttentionRunPlanTests {
+    let backends = CPUBackends.all()
+
+    func plan(_ configure: (inout RunPlan.Selection) -> Void) throws -> RunPlan {
+        var s = RunPlan.Selection()
+        configure(&s)
+        return try RunPlan(s, backends: backends, cores: 2, streamElements: 1 << 20)
+    }
+
+    @Test func quickSuiteHasOnePrefillAndOneDecodeCase() throws {
+        let attention = try plan { _ in }.cases.filter { $0.workload == .attention }
+        let shapes = Set(attention.compactMap { spec -> AttentionShape? in
+            if case let .attention(a) = spec.shape { return a } else { return nil }
+        })
+        #expect(shapes.count == 2)
+        #expect(shapes.filter(\.isDecode).count == 1)
+        #expect(attention.contains { $0.dtype == .fp16 && $0.backend == "swift-simd" })
+        #expect(attention.contains { $0.backend == "openblas" })
+    }
+
+    @Test func standardSuiteSweepsTheKVLength() throws {
+        let decode = try plan { $0.suite = .standard }.cases.filter {
+            if case let .attention(a) = $0.shape { return a.isDecode && $0.dtype == .fp16 && $0.backend == "swift-simd" && $0.threads == 2 }
+            return false
+        }
+        let lengths = Set(decode.compactMap { spec -> Int? in
+            if case let .attention(a) = spec.shape { return a.kvLength } else { return nil }
+        })
+        #expect(lengths.isSuperset(of: [1024, 2048, 4096, 8192, 16384, 32768]))
+    }
+
+    @Test func shapesPickTheirWorkload() throws {
+        let p = try plan {
+            $0.backends = ["swift-simd", "openblas"]
+            $0.shapes = ["llama3-8b:decode4096"]
+            $0.dtypes = ["kv=f16"]
+            $0.threads = [1]
+        }
+        #expect(p.cases.count == 2)
+        #expect(p.cases.allSatisfy { $0.workload == .attention && $0.dtype == .fp16 })
+        let matmul = try plan { $0.backends = ["swift-simd"]; $0.shapes = ["64x64x64"]; $0.threads = [1] }
+        #expect(matmul.cases.map(\.workload) == [.matmul])
+        #expect(throws: AccelBenchError.self) {
+            try plan { $0.backends = ["swift-simd"]; $0.shapes = ["h4:q2"] }
+        }
+    }
+}

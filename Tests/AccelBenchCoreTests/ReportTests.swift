@@ -34,6 +34,30 @@ import Testing
         #expect(lines[3].hasPrefix("matmul,bf16,fp32,8x8x8,1,,GFLOPS,,,,,false,failed"))
     }
 
+    @Test func decodeAttentionShowsKVBandwidthAndItsCeiling() throws {
+        let shape = Shape.attention(try AttentionShape.parse("llama3-8b:decode8192"))
+        let spec = CaseSpec(workload: .attention, backend: "swift-simd", dtype: .fp16, shape: shape, threads: 2)
+        var r = CaseResult(spec: spec, status: .passed, work: Workload.attention.work(shape, dtype: .fp16), unit: .gflops)
+        r.throughput = Summary([40, 41, 42])
+        r.correctness = CorrectnessCheck(metric: "max_rel_err", value: 1e-7, toleranceName: "t", tolerance: 1e-5, elementsChecked: 1, nonFinite: 0)
+        let bytes = try #require(Workload.attention.secondaryWork(shape, dtype: .fp16))
+        r.secondary = SecondaryThroughput(
+            work: bytes, unit: .gbytesPerSecond, throughput: Summary([30, 31, 32]),
+            peak: Peak(value: 40, unit: .gbytesPerSecond, label: "read-only stream"))
+        r.peakResidentBytes = 123_456
+        let report = ResultsReport(results: [r, passed("openblas", median: 1)])
+        let table = report.table().render()
+        #expect(table.contains("kv=fp16"))
+        #expect(table.contains("31.0 GB/s (77.5%)") || table.contains("31.00 GB/s (77.5%)"))
+        let csv = report.csv().split(separator: "\n")
+        let header = csv[0].split(separator: ",").map(String.init)
+        let row = csv[1].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        #expect(row[header.firstIndex(of: "secondary_median")!] == "31.0")
+        #expect(row[header.firstIndex(of: "secondary_peak_fraction")!] == "0.775")
+        #expect(row[header.firstIndex(of: "peak_rss_bytes")!] == "123456")
+        #expect(row[header.firstIndex(of: "dtype")!] == "kv=fp16")
+    }
+
     @Test func tableShowsFailuresWithoutSpeed() {
         var failed = passed("swift-simd", median: 999)
         failed.status = .failed
