@@ -1,11 +1,11 @@
 import AccelBenchCore
 import AccelBenchKernels
 
-/// Our own fp32 GEMM in Swift SIMD (packed panels, register-blocked micro-kernel, per-ISA modules
-/// chosen at run time).
+/// Our own kernels in Swift SIMD, per-ISA modules chosen at run time: the fp32 GEMM (packed panels,
+/// register-blocked micro-kernel) and fused attention (tiled prefill, split-KV decode).
 public struct SwiftSIMDBackend: Backend {
     public let name = "swift-simd"
-    public let capabilities: [Workload: [DType]] = [.matmul: [.fp32]]
+    public let capabilities: [Workload: [DType]] = [.matmul: [.fp32], .attention: [.fp32, .fp16]]
     /// The ISA of the kernel module to run; nil: the best this CPU supports.
     public let isa: CPUISA?
 
@@ -14,16 +14,25 @@ public struct SwiftSIMDBackend: Backend {
     }
 
     public var summary: String {
-        "Swift SIMD fp32 GEMM, BLIS-style packed micro-kernel (ISA here: \((isa ?? CPUISA.detect()).rawValue))"
+        "Swift SIMD fp32 GEMM (BLIS-style packed micro-kernel) and fused attention (online softmax; split-KV decode) (ISA here: \((isa ?? CPUISA.detect()).rawValue))"
     }
 
     public func unsupportedReason(_ spec: CaseSpec) -> String? {
-        guard spec.workload == .matmul, spec.dtype == .fp32 else { return "swift-simd implements fp32 matmul only" }
+        if case let .attention(shape) = spec.shape {
+            return AttentionPlan.unsupportedReason(AttentionGeometry(shape, dtype: spec.dtype), isa: isa ?? CPUISA.detect())
+        }
+        guard spec.workload == .matmul, spec.dtype == .fp32 else { return "swift-simd implements fp32 matmul and attention" }
         if let isa, !isa.isSupported { return "this CPU cannot run the \(isa.rawValue) kernels" }
         return nil
     }
 
     public func prepare(_ spec: CaseSpec, context: CaseContext) throws -> any PreparedCase {
+        if case let .attention(shape) = spec.shape {
+            let geometry = AttentionGeometry(shape, dtype: spec.dtype)
+            let buffers = AttentionBuffers(geometry: geometry, seed: context.seed, checkSamples: context.checkSamples)
+            return SwiftSIMDAttentionCase(
+                buffers: buffers, plan: AttentionPlan(geometry: geometry, isa: isa ?? CPUISA.detect(), pool: context.pool))
+        }
         guard case let .matmul(m, n, k) = spec.shape else {
             throw AccelBenchError(.unsupportedCase, "swift-simd: not a matmul shape")
         }
@@ -53,5 +62,26 @@ final class SwiftSIMDCase: PreparedCase {
     func run() {
         let b = buffers
         plan.run(a: b.a.pointer, lda: b.k, b: b.b.pointer, ldb: b.n, c: b.c.pointer, ldc: b.n)
+    }
+}
+
+final class SwiftSIMDAttentionCase: PreparedCase {
+    let buffers: AttentionBuffers
+    let plan: AttentionPlan
+
+    init(buffers: AttentionBuffers, plan: AttentionPlan) {
+        self.buffers = buffers
+        self.plan = plan
+    }
+
+    var kernelPath: String {
+        "swift-simd \(plan.isa.rawValue) \(plan.path.rawValue): \(plan.kernelPath), scratch \(Format.bytes(plan.scratchBytes))"
+    }
+
+    func poisonOutputs() { buffers.poison() }
+    func check() -> CorrectnessCheck { buffers.check() }
+
+    func run() {
+        plan.run(q: buffers.q.pointer, k: buffers.kRaw, v: buffers.vRaw, o: buffers.o.pointer)
     }
 }
