@@ -5,7 +5,8 @@ import Testing
 
 @Suite(.serialized) struct CommandLineTests {
     @Test(arguments: [
-        ["run", "--shape", "0x3x3"], ["run", "--shape", "abc"], ["run", "--workload", "attention"],
+        ["run", "--shape", "0x3x3"], ["run", "--shape", "abc"], ["run", "--workload", "flash-attention"],
+        ["run", "--workload", "attention", "--shape", "h4:q9:kv8:d64:causal"], ["run", "--workload", "attention", "--dtype", "bf16"],
         ["run", "--backend", "cublas"], ["run", "--threads", "0"], ["run", "--threads", "two"],
         ["run", "--dtype", "int3"], ["run", "--format", "xml"], ["run", "--bogus"], ["list", "things"],
         ["run", "--suite", "huge"], ["run", "--workload", "stream", "--backend", "openblas"],

@@ -49,13 +49,37 @@ import Testing
         let table = report.table().render()
         #expect(table.contains("kv=fp16"))
         #expect(table.contains("31.0 GB/s (77.5%)") || table.contains("31.00 GB/s (77.5%)"))
-        let csv = report.csv().split(separator: "\n")
-        let header = csv[0].split(separator: ",").map(String.init)
-        let row = csv[1].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        let csv = report.csv().split(separator: "\n").map { ReportTests.csvFields(String($0)) }
+        let header = csv[0], row = csv[1]
+        #expect(header.count == row.count)
         #expect(row[header.firstIndex(of: "secondary_median")!] == "31.0")
         #expect(row[header.firstIndex(of: "secondary_peak_fraction")!] == "0.775")
         #expect(row[header.firstIndex(of: "peak_rss_bytes")!] == "123456")
         #expect(row[header.firstIndex(of: "dtype")!] == "kv=fp16")
+    }
+
+    /// Splits one CSV line into fields (RFC 4180 quoting).
+    static func csvFields(_ line: String) -> [String] {
+        var fields: [String] = [], field = "", quoted = false
+        var chars = Array(line)[...]
+        while let c = chars.popFirst() {
+            if quoted {
+                if c == "\"" {
+                    if chars.first == "\"" { field.append("\""); chars.removeFirst() } else { quoted = false }
+                } else {
+                    field.append(c)
+                }
+            } else if c == "\"" {
+                quoted = true
+            } else if c == "," {
+                fields.append(field)
+                field = ""
+            } else {
+                field.append(c)
+            }
+        }
+        fields.append(field)
+        return fields
     }
 
     @Test func tableShowsFailuresWithoutSpeed() {
