@@ -14,6 +14,8 @@ extension Ceilings {
         add(fp32AllCores)
         add(bf16SingleCore)
         add(bf16AllCores)
+        add(int8SingleCore)
+        add(int8AllCores)
         for f in memory { add(f) }
         var lines = [table.render()]
         lines.append(

@@ -36,6 +36,9 @@ public struct Ceilings: Codable, Sendable {
     public var fp32NominalPeakGFLOPS: Double
     public var bf16SingleCore: Figure?
     public var bf16AllCores: Figure?
+    /// int8 dot throughput (vpdpbusd), GOPS (2 ops per multiply-add), where the CPU has AVX512-VNNI.
+    public var int8SingleCore: Figure?
+    public var int8AllCores: Figure?
     /// STREAM figures for 1 thread and all cores (GB/s by the STREAM byte rule).
     public var memory: [Figure]
     /// Elements per STREAM array (4x the last-level cache or more).
@@ -151,6 +154,20 @@ public struct CeilingsProbe {
                 flopsPerIteration: per, kernel: { ckernels_bf16_dot_peak_avx512($0) })
         }
 
+        var int8One: Figure?, int8All: Figure?
+        if bits & UInt32(CKERNELS_FEAT_AVX512VNNI) != 0 && bits & UInt32(CKERNELS_FEAT_AVX512BW) != 0 {
+            progress("int8 dot throughput (vpdpbusd)")
+            let per = Double(CKERNELS_INT8_DOT_PEAK_AVX512VNNI_OPS_PER_ITERATION)
+            let int8Method = "independent vpdpbusd zmm chains (u8 x s8, 4 products per int32 lane)"
+            let kernel: @Sendable (UInt64) -> Float = { Float(ckernels_int8_dot_peak_avx512vnni($0)) }
+            int8One = throughput(
+                id: "int8.dot.gops.1t", label: "int8 dot, 1 core", threads: 1, method: int8Method,
+                flopsPerIteration: per, kernel: kernel, unit: "GOPS")
+            int8All = throughput(
+                id: "int8.dot.gops.all", label: "int8 dot, \(cores) cores", threads: cores, method: int8Method,
+                flopsPerIteration: per, kernel: kernel, unit: "GOPS")
+        }
+
         let elements = CeilingsProbe.streamElements(lastLevelCacheBytes: lastLevelCacheBytes)
         var memory: [Figure] = []
         let runner = CaseRunner(measurer: measurer, lastLevelCacheBytes: lastLevelCacheBytes)
@@ -178,7 +195,10 @@ public struct CeilingsProbe {
             fp32FlopsPerCycleMeasured: fp32One.value / clock.value, fp32FlopsPerCycleNominal: nominal.flops,
             nominalRule: nominal.rule, fp32NominalPeakGFLOPS: Double(cores * nominal.flops) * clock.value,
             bf16SingleCore: bf16One, bf16AllCores: bf16All, memory: memory, streamElements: elements)
-        ceilings.warnings = Ceilings.scalingWarnings(cores: cores, pairs: [(fp32One, fp32All), (bf16One, bf16All)])
+        ceilings.int8SingleCore = int8One
+        ceilings.int8AllCores = int8All
+        ceilings.warnings = Ceilings.scalingWarnings(
+            cores: cores, pairs: [(fp32One, fp32All), (bf16One, bf16All), (int8One, int8All)])
         return ceilings
     }
 
@@ -199,7 +219,7 @@ public struct CeilingsProbe {
 
     private func throughput(
         id: String, label: String, threads: Int, method: String, flopsPerIteration: Double,
-        kernel: @escaping @Sendable (UInt64) -> Float
+        kernel: @escaping @Sendable (UInt64) -> Float, unit: String = "GFLOPS"
     ) -> Figure {
         let iterations: UInt64 = 200_000
         let workers = pool(threads)
@@ -209,7 +229,7 @@ public struct CeilingsProbe {
         let flops = flopsPerIteration * Double(iterations) * Double(threads)
         let s = Summary(m.secondsPerCall.map { flops / $0 / 1e9 })
         return Figure(
-            id: id, label: label, value: s.p95, unit: "GFLOPS", method: method + "; p95 of samples", p5: s.p5, p95: s.p95, n: s.n,
+            id: id, label: label, value: s.p95, unit: unit, method: method + "; p95 of samples", p5: s.p5, p95: s.p95, n: s.n,
             stopReason: m.stopReason, threads: threads)
     }
 }

@@ -262,8 +262,13 @@ import Testing
             if Self.has(CKERNELS_FEAT_AVX512BF16) {
                 #expect(ckernels_bf16_dot_peak_avx512(iterations).isFinite)
             }
+            if Self.has(CKERNELS_FEAT_AVX512VNNI) && Self.has(CKERNELS_FEAT_AVX512BW) {
+                // 16 accumulators x 16 lanes start at j and gain 1·1 x 4 products per iteration.
+                #expect(ckernels_int8_dot_peak_avx512vnni(iterations) == 16 * 120 + 1024 * Int64(iterations))
+            }
         }
         #expect(CKERNELS_FMA_PEAK_AVX512_FLOPS_PER_ITERATION == 512)
         #expect(CKERNELS_BF16_DOT_PEAK_AVX512_FLOPS_PER_ITERATION == 1024)
+        #expect(CKERNELS_INT8_DOT_PEAK_AVX512VNNI_OPS_PER_ITERATION == 2048)
     }
 }

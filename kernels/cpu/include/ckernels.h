@@ -83,6 +83,11 @@ float ckernels_fma_peak_sse(uint64_t iterations);
  * (which the feature detection only reports together with AVX512F). */
 float ckernels_bf16_dot_peak_avx512(uint64_t iterations);
 
+#define CKERNELS_INT8_DOT_PEAK_AVX512VNNI_OPS_PER_ITERATION 2048 /* 16 vpdpbusd zmm x 16 lanes x 4 products x 2 */
+/* int8 dot-product throughput loop (vpdpbusd zmm: u8 x s8 -> int32). Requires CKERNELS_FEAT_AVX512VNNI
+ * and CKERNELS_FEAT_AVX512BW. Returns the sum of the accumulators (keeps the loop alive). */
+int64_t ckernels_int8_dot_peak_avx512vnni(uint64_t iterations);
+
 /* =====================================================================================================
  * STREAM kernels (stream.c), on doubles, over an index range: the caller splits the arrays among its
  * threads by passing offset pointers. Plain loops compiled for the baseline ISA (memory-bound, so the ISA
