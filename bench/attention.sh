@@ -46,9 +46,11 @@ $bin run --workload attention --backend swift-simd,openblas --threads 2 --no-cei
     | python3 -c '
 import csv, sys
 rows = list(csv.DictReader(sys.stdin))
-qkvo = 4 * 8 * 16384 * 128 * 4
-print(f"Q+K+V+O = {qkvo / 2**20:.0f} MiB")
+elements = 8 * 16384 * 128
 for r in rows:
+    kv_bytes = 2 if r["dtype"] == "kv=fp16" else 4
+    qkvo = 2 * elements * 4 + 2 * elements * kv_bytes
     rss = int(r["peak_rss_bytes"] or 0)
-    print(f"{r[\"backend\"]:>10}: {r[\"status\"]}, median {r[\"median\"]} GFLOPS, peak RSS {rss / 2**20:.0f} MiB = {rss / qkvo:.2f}x Q+K+V+O")
+    print("%10s %s: %s, median %.1f GFLOPS, peak RSS %.0f MiB = %.2fx Q+K+V+O (%.0f MiB)" % (
+        r["backend"], r["dtype"], r["status"], float(r["median"] or 0), rss / 2**20, rss / qkvo, qkvo / 2**20))
 '
