@@ -22,16 +22,16 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Suite: quick, standard or full.")
     var suite: Suite = .quick
 
-    @Option(name: .long, help: ArgumentHelp("Workloads (matmul, stream).", valueName: "list"))
+    @Option(name: .long, help: ArgumentHelp("Workloads (matmul, stream, attention).", valueName: "list"))
     var workload: [String] = []
 
     @Option(name: .long, help: ArgumentHelp("Backends (swift-simd, openblas, bf16, reference, c).", valueName: "list"))
     var backend: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("Shape, repeatable: MxNxK for matmul; ELEMENTS or KERNEL:ELEMENTS for stream.", valueName: "shape"))
+    @Option(name: .long, help: ArgumentHelp("Shape, repeatable: MxNxK for matmul; ELEMENTS or KERNEL:ELEMENTS for stream; b1:h32:kvh8:q2048:kv2048:d128:causal, MODEL:prefillN or MODEL:decodeN for attention (models: accelbench list models).", valueName: "shape"))
     var shape: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("Dtypes (fp32, bf16; fp64 for stream).", valueName: "list"))
+    @Option(name: .long, help: ArgumentHelp("Dtypes (fp32, bf16; fp64 for stream; the KV cache for attention: kv=f32, kv=f16).", valueName: "list"))
     var dtype: [String] = []
 
     @Option(name: .long, help: ArgumentHelp("Thread counts (default: 1 and all cores).", valueName: "list"))
