@@ -47,3 +47,21 @@ func decodeMaskLanes(_ v: SIMD16<Float>, from: Int, with fill: Float) -> SIMD16<
     for i in min(max(from, 0), 16)..<16 { out[i] = fill }
     return out
 }
+
+/// The packed Q·K path (`decodeQKPacked`) is not used in this module: one partial vector per (row,
+/// position) and `decodeTransposeSum16`.
+let decodePackedQK = false
+
+/// Result i lane p = Σ_e x[p][4·i + e] (see the AVX-512 module), lane by lane.
+@inline(__always)
+func decodeReduceGroups4(_ x: UnsafePointer<SIMD16<Float>>) -> (SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>) {
+    decodeReduceGroups4Lanes(x)
+}
+
+/// 128-bit lane b (0...3) of v in all four lanes.
+@inline(__always)
+func decodeLane4(_ v: SIMD16<Float>, _ b: Int) -> SIMD16<Float> {
+    var o = SIMD16<Float>()
+    for j in 0..<16 { o[j] = v[4 &* b &+ j & 3] }
+    return o
+}

@@ -133,6 +133,10 @@ import Testing
         Case(geometry: geometry(heads: 3, kvHeads: 1, q: 3, kv: 64, causal: true), chunkLength: 32),
         Case(geometry: geometry(heads: 4, kvHeads: 1, q: 3, kv: 64, fp16: true)),
         Case(geometry: geometry(heads: 8, kvHeads: 1, q: 7, kv: 48, causal: true, fp16: true), chunkLength: 16),
+        // 8-row tiles (the packed Q·K path on AVX-512): large logits, d = 80, blocks ending 1-8 and
+        // 9-15 positions into a 16-position sub-block; 15 rows = a packed tile of 8 + one of 7.
+        Case(geometry: geometry(heads: 8, kvHeads: 1, kv: 37, d: 80, fp16: true, scale: 300), chunkLength: 35),
+        Case(geometry: geometry(heads: 5, kvHeads: 1, q: 3, kv: 61, causal: true), chunkLength: 29),
         // Batch > 1, several KV heads, default chunking.
         Case(geometry: geometry(batch: 2, heads: 8, kvHeads: 2, q: 2, kv: 300, fp16: true)),
         Case(geometry: geometry(batch: 3, heads: 2, kvHeads: 2, kv: 530, d: 80, causal: true)),
