@@ -118,6 +118,8 @@ public struct RunPlan: Sendable {
         case .matmul: "1024x1024x1024"
         case .stream: "\(streamElements)"
         case .attention: "llama3-8b:prefill2048"
+        case .qgemv: "4096x1x4096"
+        case .qgemm: "4096x512x4096"
         }
     }
 

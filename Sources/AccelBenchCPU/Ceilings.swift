@@ -84,6 +84,10 @@ public struct Ceilings: Codable, Sendable {
         }
         switch unit {
         case .gflops:
+            if spec.workload == .qgemv || spec.workload == .qgemm {
+                // Quantized kernels multiply int8 (vpdpbusd): judged against the int8 dot ceiling.
+                return scaled(int8SingleCore, int8AllCores, "int8 dot (vpdpbusd) ceiling", .gflops)
+            }
             return spec.workload == .matmul && spec.dtype == .bf16
                 ? scaled(bf16SingleCore, bf16AllCores, "bf16 dot (vdpbf16ps) ceiling", .gflops)
                 : scaled(fp32SingleCore, fp32AllCores, "fp32 FMA ceiling", .gflops)

@@ -36,6 +36,10 @@ public enum Suite: String, CaseIterable, Codable, Sendable {
     /// Tiny attention shapes the float64 reference runs too: ragged tiles, GQA, causal with q < kv.
     public static let tinyAttention = ["b2:h4:kvh2:q33:kv77:d64:causal", "b1:h8:kvh2:q3:kv300:d80:causal"]
 
+    /// Decode GEMVs: a 4096² projection and Llama-3-8B's FFN down projection (4096 x 14336), each hot
+    /// (cache-resident) and cold (streamed from DRAM).
+    public static let qgemvShapes = ["4096x1x4096", "4096x1x14336"]
+
     public static let awkwardShapes = ["1000x1000x1000", "4096x512x4096", "512x4096x4096", "4096x64x4096", "77x4096x333"]
 
     public var entries: [Entry] {
@@ -46,6 +50,7 @@ public enum Suite: String, CaseIterable, Codable, Sendable {
                 Entry(workload: .matmul, dtype: .bf16, backends: ["bf16", "openblas"], shapes: ["4096x512x4096"]),
                 Entry(workload: .attention, dtype: .fp32, backends: ["swift-simd", "openblas"], shapes: ["llama3-8b:prefill1024"]),
                 Entry(workload: .attention, dtype: .fp16, backends: ["swift-simd", "openblas"], shapes: ["llama3-8b:decode8192"]),
+                Entry(workload: .qgemv, dtype: .q4_0, backends: ["quant"], shapes: ["4096x1x4096"]),
             ]
         case .standard:
             return [
@@ -57,6 +62,10 @@ public enum Suite: String, CaseIterable, Codable, Sendable {
                 Entry(workload: .attention, dtype: .fp32, backends: ["swift-simd", "openblas"], shapes: Suite.prefillPresets + ["llama3-8b:decode8192"]),
                 Entry(workload: .attention, dtype: .fp16, backends: ["swift-simd", "openblas"], shapes: ["llama3-8b:prefill2048"] + Suite.decodeSweep + ["qwen2.5-7b:decode8192"]),
                 Entry(workload: .attention, dtype: .fp32, backends: ["reference", "swift-simd"], shapes: Suite.tinyAttention),
+                Entry(workload: .qgemv, dtype: .q4_0, backends: ["quant"], shapes: Suite.qgemvShapes),
+                Entry(workload: .qgemv, dtype: .q8_0, backends: ["quant"], shapes: Suite.qgemvShapes),
+                Entry(workload: .qgemm, dtype: .q4_0, backends: ["quant"], shapes: ["4096x512x4096"]),
+                Entry(workload: .qgemm, dtype: .q8_0, backends: ["quant"], shapes: ["4096x512x4096"]),
             ]
         case .full:
             return [
@@ -77,6 +86,10 @@ public enum Suite: String, CaseIterable, Codable, Sendable {
                         + ["qwen2.5-7b:decode8192", "llama3.2-1b:decode32k", "b1:h8:kvh8:decode8192:d128", "llama3-8b:decode8192:q8"]),
                 Entry(workload: .attention, dtype: .fp32, backends: ["reference", "swift-simd"], shapes: Suite.tinyAttention),
                 Entry(workload: .attention, dtype: .fp16, backends: ["reference", "swift-simd"], shapes: Suite.tinyAttention),
+                Entry(workload: .qgemv, dtype: .q4_0, backends: ["quant"], shapes: Suite.qgemvShapes + ["4096x4x4096"]),
+                Entry(workload: .qgemv, dtype: .q8_0, backends: ["quant"], shapes: Suite.qgemvShapes + ["4096x4x4096"]),
+                Entry(workload: .qgemm, dtype: .q4_0, backends: ["quant"], shapes: ["4096x32x4096", "4096x512x4096", "14336x512x4096"]),
+                Entry(workload: .qgemm, dtype: .q8_0, backends: ["quant"], shapes: ["4096x32x4096", "4096x512x4096", "14336x512x4096"]),
             ]
         }
     }

@@ -6,12 +6,17 @@ public enum DType: String, CaseIterable, Codable, Sendable, Comparable {
     case fp32
     case bf16
     case fp16
+    /// GGUF Q8_0 weights: blocks of 32 int8 + one fp16 scale (34 bytes per 32 weights).
+    case q8_0
+    /// GGUF Q4_0 weights: blocks of 32 4-bit values (offset 8) + one fp16 scale (18 bytes per 32).
+    case q4_0
 
     public var bytes: Int {
         switch self {
         case .fp64: 8
         case .fp32: 4
         case .bf16, .fp16: 2
+        case .q8_0, .q4_0: 1
         }
     }
 
@@ -25,6 +30,7 @@ public enum DType: String, CaseIterable, Codable, Sendable, Comparable {
             "fp32": .fp32, "f32": .fp32, "float32": .fp32, "float": .fp32,
             "bf16": .bf16, "bfloat16": .bf16,
             "fp16": .fp16, "f16": .fp16, "float16": .fp16, "half": .fp16,
+            "q8_0": .q8_0, "q4_0": .q4_0,
         ]
         guard let dtype = aliases[key] else {
             throw AccelBenchError(
@@ -32,6 +38,15 @@ public enum DType: String, CaseIterable, Codable, Sendable, Comparable {
                 "unknown dtype '\(text)'; valid dtypes: \(DType.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         return dtype
+    }
+
+    /// Storage of `elements` values in this type, bytes (block formats include their scales).
+    public func storageBytes(elements: Double) -> Double {
+        switch self {
+        case .q8_0: elements * 34 / 32
+        case .q4_0: elements * 18 / 32
+        default: elements * Double(bytes)
+        }
     }
 
     public static func < (lhs: DType, rhs: DType) -> Bool {

@@ -7,12 +7,16 @@ public enum Shape: Hashable, Codable, Sendable, CustomStringConvertible {
     case matmul(m: Int, n: Int, k: Int)
     case stream(kernel: StreamKernel, elements: Int)
     case attention(AttentionShape)
+    /// Quantized matrix product Y (N x M) = X (N x K) · Wᵀ, W quantized M x K (M outputs, N tokens,
+    /// K inputs), with the weights cache-resident (`hot`) or streamed from memory (`cold`).
+    case quantized(m: Int, n: Int, k: Int, residency: WeightResidency)
 
     public var description: String {
         switch self {
         case let .matmul(m, n, k): "\(m)x\(n)x\(k)"
         case let .stream(kernel, elements): "\(kernel.rawValue):\(Shape.formatCount(elements))"
         case let .attention(shape): shape.description
+        case let .quantized(m, n, k, residency): "\(m)x\(n)x\(k):\(residency.rawValue)"
         }
     }
 
@@ -59,4 +63,13 @@ public enum Shape: Hashable, Codable, Sendable, CustomStringConvertible {
         }
         return "\(value)"
     }
+}
+
+/// Where a memory-bound case's weights live while it is timed.
+public enum WeightResidency: String, Codable, Sendable, CaseIterable {
+    /// The same weights every call: after the first they come from the caches (when they fit).
+    case hot
+    /// Calls rotate through enough copies of the weights to exceed the last-level cache 4x, so every
+    /// call streams its weights from DRAM.
+    case cold
 }

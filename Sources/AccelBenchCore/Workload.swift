@@ -9,6 +9,14 @@ public enum Workload: String, CaseIterable, Codable, Sendable {
     /// O = softmax(Q·Kᵀ·scale [+ causal mask])·V with grouped-query heads, prefill and decode. Work:
     /// 4·b·h·d FLOPs per unmasked (query, key) pair; decode cases also report K+V bytes read.
     case attention
+    /// Quantized GEMV for decode (N = 1...16 tokens): Y = X·Wᵀ with W in q8_0 or q4_0, activations
+    /// quantized inside the timed call. Work: 2·M·N·K; also weight bytes read per second.
+    case qgemv
+    /// Quantized GEMM for prefill (N tokens, typically 32-512), as qgemv.
+    case qgemm
+
+    /// Tokens up to which a quantized product counts as a GEMV.
+    public static let qgemvMaxTokens = 16
 
     public var summary: String {
         switch self {
@@ -17,6 +25,10 @@ public enum Workload: String, CaseIterable, Codable, Sendable {
             "STREAM copy/scale/add/triad and read-only stream on fp64 arrays, shapes KERNEL:ELEMENTS or ELEMENTS; GB/s by the STREAM byte rule"
         case .attention:
             "softmax(Q·Kᵀ/√d [+causal])·V, GQA; shapes b1:h32:kvh8:q2048:kv2048:d128:causal or MODEL:prefillN / MODEL:decodeN; dtype = KV cache (kv=f32, kv=f16); GFLOPS by 4·b·h·d per unmasked pair, decode also KV GB/s"
+        case .qgemv:
+            "quantized GEMV Y = X·Wᵀ (W: MxK in q8_0/q4_0, N <= 16 tokens; X quantized to q8_0 in the timed call), shapes MxNxK[:hot|:cold] (both when not given); GFLOPS by 2·M·N·K and weight GB/s"
+        case .qgemm:
+            "quantized GEMM Y = X·Wᵀ (W: MxK in q8_0/q4_0, N tokens; X quantized to q8_0 in the timed call), shapes MxNxK; GFLOPS by 2·M·N·K and weight GB/s"
         }
     }
 
@@ -25,6 +37,7 @@ public enum Workload: String, CaseIterable, Codable, Sendable {
         case .matmul: [.fp32, .bf16]
         case .stream: [.fp64]
         case .attention: [.fp32, .fp16]
+        case .qgemv, .qgemm: [.q8_0, .q4_0]
         }
     }
 
@@ -33,6 +46,7 @@ public enum Workload: String, CaseIterable, Codable, Sendable {
         case .matmul: .fp32
         case .stream: .fp64
         case .attention: .fp32
+        case .qgemv, .qgemm: .q4_0
         }
     }
 
@@ -40,7 +54,7 @@ public enum Workload: String, CaseIterable, Codable, Sendable {
         switch self {
         case .matmul: .gflops
         case .stream: .gbytesPerSecond
-        case .attention: .gflops
+        case .attention, .qgemv, .qgemm: .gflops
         }
     }
 
@@ -75,6 +89,36 @@ public enum Workload: String, CaseIterable, Codable, Sendable {
             return StreamKernel.allCases.map { .stream(kernel: $0, elements: elements) }
         case .attention:
             return [.attention(try AttentionShape.parse(text))]
+        case .qgemv, .qgemm:
+            let parts = text.lowercased().split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+            guard parts.count <= 2 else {
+                throw AccelBenchError(.invalidShape, "\(rawValue) shape '\(text)' is not MxNxK[:hot|:cold]")
+            }
+            guard case let .matmul(m, n, k) = try Shape.parseMatmul(parts[0]) else { return [] }
+            if k % 32 != 0 {
+                throw AccelBenchError(
+                    .invalidShape, "\(rawValue) shape '\(text)': K = \(k) must be a multiple of 32 (the quantization block)")
+            }
+            if self == .qgemv && n > Workload.qgemvMaxTokens {
+                throw AccelBenchError(
+                    .invalidShape,
+                    "qgemv shape '\(text)': N = \(n) tokens is a GEMM; qgemv takes N <= \(Workload.qgemvMaxTokens) (use --workload qgemm)")
+            }
+            var residencies = WeightResidency.allCases
+            if parts.count == 2 {
+                guard let r = WeightResidency(rawValue: parts[1]) else {
+                    throw AccelBenchError(
+                        .invalidShape, "\(rawValue) shape '\(text)': '\(parts[1])' is not hot or cold")
+                }
+                residencies = [r]
+            } else if self == .qgemm {
+                residencies = [.hot]
+            }
+            if self == .qgemm && residencies == [.cold] {
+                throw AccelBenchError(
+                    .invalidShape, "qgemm shape '\(text)': a GEMM reuses its weights across tokens; cold is for qgemv")
+            }
+            return residencies.map { .quantized(m: m, n: n, k: k, residency: $0) }
         }
     }
 
@@ -91,12 +135,26 @@ public enum Workload: String, CaseIterable, Codable, Sendable {
             return Work(
                 amount: a.flops, kind: .flops,
                 rule: a.causal ? "4·b·h·d per unmasked (query, key) pair (causal: masked pairs not counted)" : "4·b·h·q·kv·d")
+        case let .quantized(m, n, k, _):
+            return Work(
+                amount: 2 * Double(m) * Double(n) * Double(k), kind: .flops,
+                rule: "2·M·N·K")
         }
+    }
+
+    /// Bytes of a quantized weight matrix (M x K) in `dtype`, scales included.
+    public static func weightBytes(m: Int, k: Int, dtype: DType) -> Double {
+        dtype.storageBytes(elements: Double(m) * Double(k))
     }
 
     /// A second measure of the same call, for cases judged by memory traffic as well: decode attention
     /// reads its whole KV cache per call, so it also reports the unique K+V bytes read per second.
     public func secondaryWork(_ shape: Shape, dtype: DType) -> Work? {
+        if case let .quantized(m, _, k, residency) = shape {
+            return Work(
+                amount: Workload.weightBytes(m: m, k: k, dtype: dtype), kind: .bytes,
+                rule: "weight bytes read once per call (\(dtype.rawValue), scales included; \(residency.rawValue))")
+        }
         guard case let .attention(a) = shape, a.isDecode else { return nil }
         return Work(
             amount: a.kvBytes(elementBytes: dtype.bytes), kind: .bytes,
@@ -121,6 +179,9 @@ public enum Workload: String, CaseIterable, Codable, Sendable {
         case let .attention(a):
             // Q and O in fp32, K and V in the KV type.
             return 2 * a.queryElements * 4 + 2 * a.kvElements * dtype.bytes
+        case let .quantized(m, n, k, _):
+            // X and Y in fp32, the weights, and the float64 check's dequantized copy of them as fp32.
+            return (n * k + n * m) * 4 + Int(Workload.weightBytes(m: m, k: k, dtype: dtype)) + m * k * 4
         }
     }
 }
