@@ -33,6 +33,7 @@ let package = Package(
         .target(
             name: "AccelBenchCPU",
             dependencies: ["AccelBenchCore", "AccelBenchKernels", "AccelBenchTopology", "COpenBLAS", "CKernels"]),
+        .target(name: "AccelBenchLLM", dependencies: ["AccelBenchCore", "AccelBenchKernels"]),
         .target(
             name: "AccelBenchCLI",
             dependencies: [
@@ -59,6 +60,7 @@ let package = Package(
         .testTarget(name: "AccelBenchTopologyTests", dependencies: ["AccelBenchTopology"], resources: [.copy("Fixtures")]),
         .testTarget(name: "AccelBenchKernelsTests", dependencies: ["AccelBenchKernels", "AccelBenchCore", "CKernels"]),
         .testTarget(name: "AccelBenchCPUTests", dependencies: ["AccelBenchCPU", "AccelBenchCore"]),
+        .testTarget(name: "AccelBenchLLMTests", dependencies: ["AccelBenchLLM", "AccelBenchKernels", "AccelBenchCore"]),
         .testTarget(name: "AccelBenchCLITests", dependencies: ["AccelBenchCLI", "AccelBenchCore"]),
     ]
 )
