@@ -66,6 +66,8 @@ public enum Suite: String, CaseIterable, Codable, Sendable {
                 Entry(workload: .qgemv, dtype: .q8_0, backends: ["quant"], shapes: Suite.qgemvShapes),
                 Entry(workload: .qgemm, dtype: .q4_0, backends: ["quant"], shapes: ["4096x512x4096"]),
                 Entry(workload: .qgemm, dtype: .q8_0, backends: ["quant"], shapes: ["4096x512x4096"]),
+                Entry(workload: .qgemv, dtype: .w8a8, backends: ["quant"], shapes: ["4096x1x4096"]),
+                Entry(workload: .qgemm, dtype: .w8a8, backends: ["quant"], shapes: ["4096x512x4096"]),
             ]
         case .full:
             return [
@@ -90,6 +92,8 @@ public enum Suite: String, CaseIterable, Codable, Sendable {
                 Entry(workload: .qgemv, dtype: .q8_0, backends: ["quant"], shapes: Suite.qgemvShapes + ["4096x4x4096"]),
                 Entry(workload: .qgemm, dtype: .q4_0, backends: ["quant"], shapes: ["4096x32x4096", "4096x512x4096", "14336x512x4096"]),
                 Entry(workload: .qgemm, dtype: .q8_0, backends: ["quant"], shapes: ["4096x32x4096", "4096x512x4096", "14336x512x4096"]),
+                Entry(workload: .qgemv, dtype: .w8a8, backends: ["quant"], shapes: Suite.qgemvShapes),
+                Entry(workload: .qgemm, dtype: .w8a8, backends: ["quant"], shapes: ["4096x512x4096", "14336x512x4096"]),
             ]
         }
     }

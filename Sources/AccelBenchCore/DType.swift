@@ -10,13 +10,16 @@ public enum DType: String, CaseIterable, Codable, Sendable, Comparable {
     case q8_0
     /// GGUF Q4_0 weights: blocks of 32 4-bit values (offset 8) + one fp16 scale (18 bytes per 32).
     case q4_0
+    /// int8 weights with a per-output-channel fp32 scale, times int8 activations with a per-token scale
+    /// (symmetric absmax); the integer dot is exact.
+    case w8a8
 
     public var bytes: Int {
         switch self {
         case .fp64: 8
         case .fp32: 4
         case .bf16, .fp16: 2
-        case .q8_0, .q4_0: 1
+        case .q8_0, .q4_0, .w8a8: 1
         }
     }
 
@@ -30,7 +33,7 @@ public enum DType: String, CaseIterable, Codable, Sendable, Comparable {
             "fp32": .fp32, "f32": .fp32, "float32": .fp32, "float": .fp32,
             "bf16": .bf16, "bfloat16": .bf16,
             "fp16": .fp16, "f16": .fp16, "float16": .fp16, "half": .fp16,
-            "q8_0": .q8_0, "q4_0": .q4_0,
+            "q8_0": .q8_0, "q4_0": .q4_0, "w8a8": .w8a8, "int8": .w8a8,
         ]
         guard let dtype = aliases[key] else {
             throw AccelBenchError(

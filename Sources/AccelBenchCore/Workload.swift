@@ -26,9 +26,9 @@ public enum Workload: String, CaseIterable, Codable, Sendable {
         case .attention:
             "softmax(Q·Kᵀ/√d [+causal])·V, GQA; shapes b1:h32:kvh8:q2048:kv2048:d128:causal or MODEL:prefillN / MODEL:decodeN; dtype = KV cache (kv=f32, kv=f16); GFLOPS by 4·b·h·d per unmasked pair, decode also KV GB/s"
         case .qgemv:
-            "quantized GEMV Y = X·Wᵀ (W: MxK in q8_0/q4_0, N <= 16 tokens; X quantized to q8_0 in the timed call), shapes MxNxK[:hot|:cold] (both when not given); GFLOPS by 2·M·N·K and weight GB/s"
+            "quantized GEMV Y = X·Wᵀ (W: MxK in q8_0/q4_0/w8a8, N <= 16 tokens; X quantized in the timed call), shapes MxNxK[:hot|:cold] (both when not given); GFLOPS by 2·M·N·K and weight GB/s"
         case .qgemm:
-            "quantized GEMM Y = X·Wᵀ (W: MxK in q8_0/q4_0, N tokens; X quantized to q8_0 in the timed call), shapes MxNxK; GFLOPS by 2·M·N·K and weight GB/s"
+            "quantized GEMM Y = X·Wᵀ (W: MxK in q8_0/q4_0/w8a8, N tokens; X quantized in the timed call), shapes MxNxK; GFLOPS by 2·M·N·K (int8 ops for w8a8) and weight GB/s"
         }
     }
 
@@ -37,7 +37,7 @@ public enum Workload: String, CaseIterable, Codable, Sendable {
         case .matmul: [.fp32, .bf16]
         case .stream: [.fp64]
         case .attention: [.fp32, .fp16]
-        case .qgemv, .qgemm: [.q8_0, .q4_0]
+        case .qgemv, .qgemm: [.q8_0, .q4_0, .w8a8]
         }
     }
 
@@ -138,13 +138,13 @@ public enum Workload: String, CaseIterable, Codable, Sendable {
         case let .quantized(m, n, k, _):
             return Work(
                 amount: 2 * Double(m) * Double(n) * Double(k), kind: .flops,
-                rule: "2·M·N·K")
+                rule: dtype == .w8a8 ? "2·M·N·K (int8 operations)" : "2·M·N·K")
         }
     }
 
     /// Bytes of a quantized weight matrix (M x K) in `dtype`, scales included.
     public static func weightBytes(m: Int, k: Int, dtype: DType) -> Double {
-        dtype.storageBytes(elements: Double(m) * Double(k))
+        dtype.storageBytes(elements: Double(m) * Double(k)) + (dtype == .w8a8 ? 4 * Double(m) : 0)
     }
 
     /// A second measure of the same call, for cases judged by memory traffic as well: decode attention

@@ -8,7 +8,7 @@ import Testing
     func everyPathIsCorrectHotAndCold(threads: Int) throws {
         for path in QuantizedGEMMPlan.Path.supported {
             let backend = QuantBackend(path: path)
-            for dtype in [DType.q8_0, .q4_0] {
+            for dtype in [DType.q8_0, .q4_0, .w8a8] {
                 for (workload, text) in [(Workload.qgemv, "37x1x96"), (.qgemv, "16x3x64:cold"), (.qgemm, "45x33x128")] {
                     for shape in try workload.parseShapes(text) {
                         let spec = CaseSpec(workload: workload, backend: "quant", dtype: dtype, shape: shape, threads: threads)
@@ -25,9 +25,10 @@ import Testing
         }
     }
 
-    @Test func checkCatchesAWrongOutput() throws {
+    @Test(arguments: [DType.q4_0, .w8a8])
+    func checkCatchesAWrongOutput(dtype: DType) throws {
         let spec = CaseSpec(
-            workload: .qgemv, backend: "quant", dtype: .q4_0, shape: .quantized(m: 64, n: 1, k: 64, residency: .hot), threads: 1)
+            workload: .qgemv, backend: "quant", dtype: dtype, shape: .quantized(m: 64, n: 1, k: 64, residency: .hot), threads: 1)
         let prepared = try QuantBackend().prepare(spec, context: CaseContext(pool: WorkerPool(threadCount: 1), seed: 3))
         let quantCase = try #require(prepared as? QuantCase)
         quantCase.poisonOutputs()
@@ -48,5 +49,6 @@ import Testing
         let work = try #require(Workload.qgemv.secondaryWork(.quantized(m: 4096, n: 1, k: 4096, residency: .hot), dtype: .q4_0))
         #expect(work.amount == 4096 * 4096 * 18 / 32)
         #expect(Workload.qgemv.work(.quantized(m: 2, n: 3, k: 32, residency: .hot), dtype: .q8_0).amount == 2 * 2 * 3 * 32)
+        #expect(Workload.weightBytes(m: 4096, k: 4096, dtype: .w8a8) == 4096 * 4096 + 4 * 4096)
     }
 }
