@@ -37,7 +37,7 @@ let package = Package(
         .target(
             name: "AccelBenchCLI",
             dependencies: [
-                "AccelBenchCore", "AccelBenchTopology", "AccelBenchCPU",
+                "AccelBenchCore", "AccelBenchTopology", "AccelBenchCPU", "AccelBenchLLM",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "accelbench", dependencies: ["AccelBenchCLI"]),

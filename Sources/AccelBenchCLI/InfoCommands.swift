@@ -71,7 +71,7 @@ struct ListCommand: ParsableCommand {
             }
         case .backends:
             table = TextTable(header: ["backend", "workloads", "description"])
-            for b in CPUBackends.all() {
+            for b in AllBackends.list() {
                 let caps = b.capabilities.sorted { $0.key.rawValue < $1.key.rawValue }
                     .map { "\($0.key.rawValue)(\($0.value.map(\.rawValue).joined(separator: ",")))" }.joined(separator: " ")
                 table.append([b.name, caps, b.summary])

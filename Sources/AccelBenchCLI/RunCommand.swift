@@ -62,6 +62,12 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "No progress on stderr.")
     var quiet = false
 
+    @Option(help: "llm: run the model with this many layers (overrides the preset, e.g. 4 to match a llama-bench test model).")
+    var layers: Int?
+
+    @Option(help: "llm: vocabulary size (overrides the preset, e.g. 32000).")
+    var vocab: Int?
+
     func validate() throws {
         for text in commaList(threads) {
             guard let value = Int(text) else { throw ValidationError("--threads: '\(text)' is not an integer") }
@@ -70,13 +76,15 @@ struct RunCommand: ParsableCommand {
         do {
             for w in commaList(workload) { _ = try Workload.parse(w) }
             for d in commaList(dtype) { _ = try DType.parse(d) }
-            for b in commaList(backend) { _ = try CPUBackends.named(b, in: CPUBackends.all()) }
+            for b in commaList(backend) { _ = try CPUBackends.named(b, in: AllBackends.list()) }
         } catch let error as AccelBenchError {
             throw ValidationError(error.message)
         }
         if let isa, !CPUISA.supportedISAs.contains(isa) {
             throw ValidationError("--isa \(isa.rawValue) is not supported by this CPU; supported: \(CPUISA.supportedISAs.map(\.rawValue).joined(separator: ", "))")
         }
+        if let layers, layers < 1 { throw ValidationError("--layers must be >= 1, got \(layers)") }
+        if let vocab, vocab < 1 { throw ValidationError("--vocab must be >= 1, got \(vocab)") }
         if let output, output.hasSuffix("/") {
             throw ValidationError("--output must name a file, got the directory '\(output)'")
         }
@@ -90,6 +98,8 @@ struct RunCommand: ParsableCommand {
         s.shapes = shape
         s.dtypes = commaList(dtype)
         s.threads = commaList(threads).compactMap(Int.init)
+        s.layers = layers
+        s.vocab = vocab
         return s
     }
 
@@ -98,7 +108,7 @@ struct RunCommand: ParsableCommand {
         let topology = try Topology.detect()
         let progress = Progress(enabled: !quiet && isatty(2) == 1)
         let session = RunSession(topology: topology, progress: progress)
-        let backends = CPUBackends.all(isa: isa)
+        let backends = AllBackends.list(isa: isa)
         let streamElements = CeilingsProbe.streamElements(lastLevelCacheBytes: topology.lastLevelCacheBytes)
         let plan = try RunPlan(selection(), backends: backends, cores: session.cores, streamElements: streamElements)
         try plan.checkMemory(availableBytes: try Topology.availableMemoryBytes())

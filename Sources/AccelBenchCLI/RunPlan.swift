@@ -12,6 +12,9 @@ public struct RunPlan: Sendable {
         public var shapes: [String] = []
         public var dtypes: [String] = []
         public var threads: [Int] = []
+        /// llm: layers and vocabulary overriding every model's preset.
+        public var layers: Int?
+        public var vocab: Int?
 
         public init() {}
     }
@@ -85,6 +88,16 @@ public struct RunPlan: Sendable {
                 }
             }
         }
+        if selection.layers != nil || selection.vocab != nil {
+            cases = cases.map { spec in
+                guard case var .llm(l) = spec.shape else { return spec }
+                l.layers = selection.layers ?? l.layers
+                l.vocab = selection.vocab ?? l.vocab
+                var changed = spec
+                changed.shape = .llm(l)
+                return changed
+            }
+        }
         cases = RunPlan.unique(cases)
         for backend in chosenBackends where !cases.contains(where: { $0.backend == backend.name }) {
             let offers = backend.capabilities.sorted { $0.key.rawValue < $1.key.rawValue }
@@ -120,6 +133,7 @@ public struct RunPlan: Sendable {
         case .attention: "llama3-8b:prefill2048"
         case .qgemv: "4096x1x4096"
         case .qgemm: "4096x512x4096"
+        case .llm: "llama3-8b:tg128:layers4:vocab32000"
         }
     }
 

@@ -96,6 +96,8 @@ public struct Ceilings: Codable, Sendable {
             return scaled(
                 read.first { $0.threads == 1 }, read.first { $0.threads == cores }, "read-only stream", .gbytesPerSecond,
                 compute: false)
+        case .tokensPerSecond:
+            return nil
         }
     }
 }

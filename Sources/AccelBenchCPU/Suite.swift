@@ -40,6 +40,9 @@ public enum Suite: String, CaseIterable, Codable, Sendable {
     /// (cache-resident) and cold (streamed from DRAM).
     public static let qgemvShapes = ["4096x1x4096", "4096x1x14336"]
 
+    /// llama-bench's pp512 / tg128 on its synthetic test model: Llama-3-8B shapes, 4 layers, 32000 tokens.
+    public static let llamaBenchShapes = ["llama3-8b:pp512:layers4:vocab32000", "llama3-8b:tg128:layers4:vocab32000"]
+
     public static let awkwardShapes = ["1000x1000x1000", "4096x512x4096", "512x4096x4096", "4096x64x4096", "77x4096x333"]
 
     public var entries: [Entry] {
@@ -68,6 +71,8 @@ public enum Suite: String, CaseIterable, Codable, Sendable {
                 Entry(workload: .qgemm, dtype: .q8_0, backends: ["quant"], shapes: ["4096x512x4096"]),
                 Entry(workload: .qgemv, dtype: .w8a8, backends: ["quant"], shapes: ["4096x1x4096"]),
                 Entry(workload: .qgemm, dtype: .w8a8, backends: ["quant"], shapes: ["4096x512x4096"]),
+                Entry(workload: .llm, dtype: .q4_0, backends: ["swift-llm"], shapes: Suite.llamaBenchShapes),
+                Entry(workload: .llm, dtype: .q8_0, backends: ["swift-llm"], shapes: Suite.llamaBenchShapes),
             ]
         case .full:
             return [
@@ -94,6 +99,8 @@ public enum Suite: String, CaseIterable, Codable, Sendable {
                 Entry(workload: .qgemm, dtype: .q8_0, backends: ["quant"], shapes: ["4096x32x4096", "4096x512x4096", "14336x512x4096"]),
                 Entry(workload: .qgemv, dtype: .w8a8, backends: ["quant"], shapes: Suite.qgemvShapes),
                 Entry(workload: .qgemm, dtype: .w8a8, backends: ["quant"], shapes: ["4096x512x4096", "14336x512x4096"]),
+                Entry(workload: .llm, dtype: .q4_0, backends: ["swift-llm"], shapes: Suite.llamaBenchShapes + ["llama3-8b:tg128:d128"]),
+                Entry(workload: .llm, dtype: .q8_0, backends: ["swift-llm"], shapes: Suite.llamaBenchShapes),
             ]
         }
     }

@@ -76,10 +76,14 @@ public protocol PreparedCase: AnyObject {
     func check() -> CorrectnessCheck
     /// Called outside the timed region before each sample (e.g. rotates input buffers); default none.
     func beforeSample()
+    /// A second measure of each call that only the prepared case knows (e.g. a model's weight bytes);
+    /// nil: the workload's own `secondaryWork`, if any.
+    var secondaryWork: Work? { get }
 }
 
 extension PreparedCase {
     public func beforeSample() {}
+    public var secondaryWork: Work? { nil }
 }
 
 /// The outcome of comparing a kernel's output with its float64 reference.

@@ -69,8 +69,8 @@ public struct CaseRunner: Sendable {
             result.peak = peak
             result.peakFraction = median / peak.value
         }
-        if let secondWork = spec.workload.secondaryWork(spec.shape, dtype: spec.dtype) {
-            let secondUnit: ThroughputUnit = secondWork.kind == .bytes ? .gbytesPerSecond : .gflops
+        if let secondWork = prepared.secondaryWork ?? spec.workload.secondaryWork(spec.shape, dtype: spec.dtype) {
+            let secondUnit: ThroughputUnit = secondWork.kind == .bytes ? .gbytesPerSecond : secondWork.kind == .tokens ? .tokensPerSecond : .gflops
             let secondPeak = peak(spec, secondUnit).flatMap { $0.unit == secondUnit ? $0 : nil }
             result.secondary = SecondaryThroughput(
                 work: secondWork, unit: secondUnit,

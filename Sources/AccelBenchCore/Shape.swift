@@ -10,6 +10,8 @@ public enum Shape: Hashable, Codable, Sendable, CustomStringConvertible {
     /// Quantized matrix product Y (N x M) = X (N x K) · Wᵀ, W quantized M x K (M outputs, N tokens,
     /// K inputs), with the weights cache-resident (`hot`) or streamed from memory (`cold`).
     case quantized(m: Int, n: Int, k: Int, residency: WeightResidency)
+    /// One model step (`LLMShape`): prefill or generation, tokens per second.
+    case llm(LLMShape)
 
     public var description: String {
         switch self {
@@ -17,6 +19,7 @@ public enum Shape: Hashable, Codable, Sendable, CustomStringConvertible {
         case let .stream(kernel, elements): "\(kernel.rawValue):\(Shape.formatCount(elements))"
         case let .attention(shape): shape.description
         case let .quantized(m, n, k, residency): "\(m)x\(n)x\(k):\(residency.rawValue)"
+        case let .llm(shape): shape.description
         }
     }
 

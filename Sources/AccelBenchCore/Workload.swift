@@ -15,6 +15,10 @@ public enum Workload: String, CaseIterable, Codable, Sendable {
     /// Quantized GEMM for prefill (N tokens, typically 32-512), as qgemv.
     case qgemm
 
+    /// A decoder-only transformer (synthetic weights in q8_0 or q4_0): prefill tokens/s (`ppN`) and
+    /// generation tokens/s at a context depth (`tgN:dD`), as llama-bench reports them.
+    case llm
+
     /// Tokens up to which a quantized product counts as a GEMV.
     public static let qgemvMaxTokens = 16
 
@@ -27,6 +31,8 @@ public enum Workload: String, CaseIterable, Codable, Sendable {
             "softmax(Q·Kᵀ/√d [+causal])·V, GQA; shapes b1:h32:kvh8:q2048:kv2048:d128:causal or MODEL:prefillN / MODEL:decodeN; dtype = KV cache (kv=f32, kv=f16); GFLOPS by 4·b·h·d per unmasked pair, decode also KV GB/s"
         case .qgemv:
             "quantized GEMV Y = X·Wᵀ (W: MxK in q8_0/q4_0/w8a8, N <= 16 tokens; X quantized in the timed call), shapes MxNxK[:hot|:cold] (both when not given); GFLOPS by 2·M·N·K and weight GB/s"
+        case .llm:
+            "decoder-only transformer step (RMSNorm, QKV, RoPE, fused attention on a KV cache, SwiGLU, logits), synthetic q8_0/q4_0 weights; shapes MODEL:ppN or MODEL:tgN[:dD][:layersN][:vocabN]; tokens/s and implied weight GB/s"
         case .qgemm:
             "quantized GEMM Y = X·Wᵀ (W: MxK in q8_0/q4_0/w8a8, N tokens; X quantized in the timed call), shapes MxNxK; GFLOPS by 2·M·N·K (int8 ops for w8a8) and weight GB/s"
         }
@@ -38,6 +44,7 @@ public enum Workload: String, CaseIterable, Codable, Sendable {
         case .stream: [.fp64]
         case .attention: [.fp32, .fp16]
         case .qgemv, .qgemm: [.q8_0, .q4_0, .w8a8]
+        case .llm: [.q4_0, .q8_0]
         }
     }
 
@@ -46,7 +53,7 @@ public enum Workload: String, CaseIterable, Codable, Sendable {
         case .matmul: .fp32
         case .stream: .fp64
         case .attention: .fp32
-        case .qgemv, .qgemm: .q4_0
+        case .qgemv, .qgemm, .llm: .q4_0
         }
     }
 
@@ -55,6 +62,7 @@ public enum Workload: String, CaseIterable, Codable, Sendable {
         case .matmul: .gflops
         case .stream: .gbytesPerSecond
         case .attention, .qgemv, .qgemm: .gflops
+        case .llm: .tokensPerSecond
         }
     }
 
@@ -89,6 +97,8 @@ public enum Workload: String, CaseIterable, Codable, Sendable {
             return StreamKernel.allCases.map { .stream(kernel: $0, elements: elements) }
         case .attention:
             return [.attention(try AttentionShape.parse(text))]
+        case .llm:
+            return [.llm(try LLMShape.parse(text))]
         case .qgemv, .qgemm:
             let parts = text.lowercased().split(separator: ":", omittingEmptySubsequences: false).map(String.init)
             guard parts.count <= 2 else {
@@ -139,6 +149,10 @@ public enum Workload: String, CaseIterable, Codable, Sendable {
             return Work(
                 amount: 2 * Double(m) * Double(n) * Double(k), kind: .flops,
                 rule: dtype == .w8a8 ? "2·M·N·K (int8 operations)" : "2·M·N·K")
+        case let .llm(l):
+            return Work(
+                amount: Double(l.tokens), kind: .tokens,
+                rule: l.mode == .pp ? "prompt tokens processed in one batch per call" : "tokens generated one step at a time per call")
         }
     }
 
@@ -182,6 +196,9 @@ public enum Workload: String, CaseIterable, Codable, Sendable {
         case let .quantized(m, n, k, _):
             // X and Y in fp32, the weights, and the float64 check's dequantized copy of them as fp32.
             return (n * k + n * m) * 4 + Int(Workload.weightBytes(m: m, k: k, dtype: dtype)) + m * k * 4
+        case .llm:
+            // The model's size depends on its preset; the backend checks it against free memory.
+            return 0
         }
     }
 }
@@ -221,17 +238,24 @@ public enum StreamKernel: String, CaseIterable, Codable, Sendable {
 public enum ThroughputUnit: String, Codable, Sendable {
     case gflops = "GFLOPS"
     case gbytesPerSecond = "GB/s"
+    case tokensPerSecond = "tok/s"
 
     /// Throughput in this unit for `work` done in `seconds`.
     public func value(work: Work, seconds: Double) -> Double {
-        work.amount / seconds / 1e9
+        self == .tokensPerSecond ? work.amount / seconds : work.amount / seconds / 1e9
     }
 }
 
 /// The declared work of one kernel call and the rule it was counted by.
 public struct Work: Codable, Sendable, Equatable {
-    public enum Kind: String, Codable, Sendable { case flops, bytes }
+    public enum Kind: String, Codable, Sendable { case flops, bytes, tokens }
     public var amount: Double
     public var kind: Kind
     public var rule: String
+
+    public init(amount: Double, kind: Kind, rule: String) {
+        self.amount = amount
+        self.kind = kind
+        self.rule = rule
+    }
 }

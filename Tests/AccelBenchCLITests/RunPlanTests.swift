@@ -117,3 +117,22 @@ import Testing
         }
     }
 }
+
+@Suite struct LLMRunPlanTests {
+    @Test func layersAndVocabOverrideEveryModel() throws {
+        var s = RunPlan.Selection()
+        s.workloads = ["llm"]
+        s.shapes = ["llama3-8b:pp512", "llama3-8b:tg128"]
+        s.backends = ["swift-llm"]
+        s.threads = [2]
+        s.layers = 4
+        s.vocab = 32000
+        let plan = try RunPlan(s, backends: AllBackends.list(), cores: 2, streamElements: 1 << 20)
+        #expect(plan.cases.count == 2)
+        for spec in plan.cases {
+            guard case let .llm(l) = spec.shape else { Issue.record("not llm"); continue }
+            #expect(l.layers == 4 && l.vocab == 32000)
+            #expect(spec.dtype == .q4_0)
+        }
+    }
+}

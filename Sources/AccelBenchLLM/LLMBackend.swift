@@ -1,0 +1,153 @@
+import AccelBenchCore
+import AccelBenchKernels
+import Foundation
+
+/// The `llm` workload on our kernels: a decoder-only transformer with synthetic, seeded q8_0 / q4_0
+/// weights (the model presets' shapes), one session with a KV cache, prefill and generation timed as
+/// llama-bench times them (pp: a prompt in one batch from an empty cache; tg: tokens one step at a time
+/// from a context depth).
+public struct LLMBackend: Backend {
+    public let name = "swift-llm"
+    public let summary = "decoder-only transformer on our kernels (quantized GEMM/GEMV, fused attention), synthetic weights"
+    public let capabilities: [Workload: [DType]] = [.llm: [.q4_0, .q8_0]]
+    /// Bytes of free memory the backend may use; nil: ask the OS.
+    let availableMemory: @Sendable () -> Int
+
+    public init(availableMemory: @escaping @Sendable () -> Int = LLMBackend.freeMemory) {
+        self.availableMemory = availableMemory
+    }
+
+    /// MemAvailable from /proc/meminfo (Int.max where it cannot be read).
+    @Sendable public static func freeMemory() -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8) else { return Int.max }
+        for line in text.split(separator: "\n") where line.hasPrefix("MemAvailable:") {
+            if let kb = line.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) { return kb * 1024 }
+        }
+        return Int.max
+    }
+
+    static func config(_ shape: LLMShape) throws -> ModelConfig {
+        let config = try ModelConfig.named(shape.model).with(layers: shape.layers, vocab: shape.vocab)
+        try config.validate()
+        return config
+    }
+
+    public func unsupportedReason(_ spec: CaseSpec) -> String? {
+        guard case let .llm(shape) = spec.shape, spec.dtype == .q4_0 || spec.dtype == .q8_0 else {
+            return "swift-llm runs the llm workload in q4_0 and q8_0"
+        }
+        guard let config = try? LLMBackend.config(shape) else { return "unknown or invalid model in \(shape)" }
+        let format: QuantFormat = spec.dtype == .q8_0 ? .q8_0 : .q4_0
+        // GGUF blocks plus the repacked copy the kernels read, plus the fp32 KV cache.
+        let needed = 2 * config.weightBytes(format: format) + config.kvCacheBytes(context: shape.depth + shape.tokens + 8)
+        let available = availableMemory()
+        if needed > available * 9 / 10 {
+            return "\(shape) in \(spec.dtype.rawValue) needs about \(Format.bytes(needed)) (weights, their repacked copy, KV cache), more than the \(Format.bytes(available)) available; use --layers to run fewer layers"
+        }
+        return nil
+    }
+
+    public func prepare(_ spec: CaseSpec, context: CaseContext) throws -> any PreparedCase {
+        guard case let .llm(shape) = spec.shape else { throw AccelBenchError(.unsupportedCase, "swift-llm: not an llm shape") }
+        let config = try LLMBackend.config(shape)
+        let format: QuantFormat = spec.dtype == .q8_0 ? .q8_0 : .q4_0
+        let weights = try ModelWeights.synthetic(config: config, format: format, seed: context.seed, pool: context.pool)
+        return try LLMCase(shape: shape, weights: weights, pool: context.pool, seed: context.seed)
+    }
+}
+
+/// One llm case. `run` is a pp or tg call; the check compares its last logits with the same tokens
+/// computed another way through the KV cache (pp: the prompt in two halves; tg: the generated tokens
+/// in one batch at the same depth), which catches cache, mask and position errors (a wrong position
+/// or mask moves the logits by tens of percent). The two ways differ in fp32 summation order, and the
+/// q8_0 re-quantization of every matrix input turns a 1e-7 difference into a whole quantization step
+/// for the elements it flips, so they agree only to the q8_0 activation bound (3e-2 relative L2, the
+/// bound the model tests hold the step to against float64). The float64 reference of the whole step
+/// is in the tests (tiny models): on a full model it would take minutes.
+final class LLMCase: PreparedCase {
+    let shape: LLMShape
+    let session: ModelSession
+    let weights: ModelWeights
+    let prompt: [Int]
+    let generated: [Int]
+    let vocab: Int
+
+    init(shape: LLMShape, weights: ModelWeights, pool: WorkerPool, seed: UInt64) throws {
+        self.shape = shape
+        self.weights = weights
+        vocab = weights.config.vocab
+        session = try ModelSession(weights: weights, context: shape.depth + shape.tokens + 8, pool: pool)
+        let tokens = ModelBenchmark.tokens(shape.depth + shape.tokens, vocab: vocab, seed: seed)
+        prompt = shape.mode == .pp ? Array(tokens.prefix(shape.tokens)) : Array(tokens.prefix(shape.depth))
+        generated = shape.mode == .tg ? Array(tokens.suffix(shape.tokens)) : []
+        if shape.mode == .pp {
+            session.prepare(tokens: shape.tokens)
+        } else if shape.depth > 0 {
+            try session.step(tokens: prompt)
+        }
+    }
+
+    var kernelPath: String {
+        let c = weights.config
+        return "swift-llm \(c.name) \(c.layers) layers, hidden \(c.hidden), vocab \(c.vocab), \(weights.format.rawValue) weights \(Format.bytes(weights.byteCount)), fp32 KV cache, \(session.pool.threadCount) thread(s)"
+    }
+
+    /// Weights read per call: every weight once per step (pp: one batched step; tg: one per token).
+    var secondaryWork: Work? {
+        let steps = shape.mode == .pp ? 1 : shape.tokens
+        return Work(
+            amount: Double(weights.byteCount) * Double(steps), kind: .bytes,
+            rule: "model weight bytes (\(Format.bytes(weights.byteCount))) x \(steps) step(s) per call: implied weight bandwidth")
+    }
+
+    func poisonOutputs() { session.logits.update(repeating: .nan, count: vocab) }
+
+    func run() {
+        do {
+            switch shape.mode {
+            case .pp:
+                session.reset()
+                try session.step(tokens: prompt)
+            case .tg:
+                try session.truncate(to: shape.depth)
+                for token in generated { try session.step(tokens: [token]) }
+            }
+        } catch {
+            // A failed step leaves NaN logits, which the check reports.
+            session.logits.update(repeating: .nan, count: vocab)
+        }
+    }
+
+    func check() -> CorrectnessCheck {
+        let got = Array(UnsafeBufferPointer(start: session.logits, count: vocab))
+        let nonFinite = got.filter { !$0.isFinite }.count
+        var relativeError = Double.infinity
+        do {
+            switch shape.mode {
+            case .pp:
+                session.reset()
+                let half = max(1, prompt.count / 2)
+                try session.step(tokens: Array(prompt.prefix(half)))
+                if half < prompt.count { try session.step(tokens: Array(prompt.dropFirst(half))) }
+            case .tg:
+                try session.truncate(to: shape.depth)
+                try session.step(tokens: generated)
+            }
+            let other = UnsafeBufferPointer(start: session.logits, count: vocab)
+            var difference = 0.0, norm = 0.0
+            for i in 0..<vocab {
+                difference += Double(got[i] - other[i]) * Double(got[i] - other[i])
+                norm += Double(other[i]) * Double(other[i])
+            }
+            relativeError = norm > 0 ? (difference / norm).squareRoot() : difference.squareRoot()
+        } catch {
+            relativeError = .infinity
+        }
+        // Leave the logits of the timed call in place for a second check.
+        for i in 0..<vocab { session.logits[i] = got[i] }
+        return CorrectnessCheck(
+            metric: "logits_rel_l2_vs_other_cache_path", value: relativeError,
+            toleranceName: "KV-cache consistency within q8_0 activation rounding, 3e-2 (float64 reference in tests)", tolerance: 3e-2,
+            elementsChecked: vocab, nonFinite: nonFinite)
+    }
+}
