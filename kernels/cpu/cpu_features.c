@@ -10,7 +10,9 @@ static uint64_t ckernels_xgetbv0(void) {
     return ((uint64_t)edx << 32) | eax;
 }
 
-uint32_t ckernels_cpu_features(void) {
+/* The feature probe itself: cpuid and xgetbv (cpuid traps to the hypervisor in a VM, tens of
+ * microseconds), so ckernels_cpu_features() runs it once. */
+static uint32_t ckernels_cpu_features_probe(void) {
     unsigned a, b, c, d;
     uint32_t f = 0;
     if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
@@ -91,6 +93,16 @@ void ckernels_cpu_brand(char out[49]) {
     size_t start = 0;
     while (start < 48 && out[start] == ' ') start++;
     if (start) memmove(out, out + start, 49 - start);
+}
+uint32_t ckernels_cpu_features(void) {
+    /* Bit 31 marks the cache valid (no feature uses it). Racing first calls store the same value. */
+    static uint32_t cached;
+    uint32_t f = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (!(f & 0x80000000u)) {
+        f = ckernels_cpu_features_probe() | 0x80000000u;
+        __atomic_store_n(&cached, f, __ATOMIC_RELAXED);
+    }
+    return f & 0x7FFFFFFFu;
 }
 #else
 uint32_t ckernels_cpu_features(void) { return 0; }

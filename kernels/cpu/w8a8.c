@@ -90,20 +90,8 @@ void ckernels_w8a8_gemm_ref(size_t m, size_t n, size_t k, const int8_t *qw, cons
         }
 }
 
-/* ckernels_cpu_features() runs cpuid, which traps to the hypervisor in a VM (tens of microseconds):
- * read it once. Racing first calls store the same value. */
-static uint32_t cpu_features_cached(void) {
-    static uint32_t cached; /* bit 31: valid */
-    uint32_t f = __atomic_load_n(&cached, __ATOMIC_RELAXED);
-    if (!(f & 0x80000000u)) {
-        f = ckernels_cpu_features() | 0x80000000u;
-        __atomic_store_n(&cached, f, __ATOMIC_RELAXED);
-    }
-    return f;
-}
-
 int ckernels_w8a8_path_supported(int path) {
-    const uint32_t f = cpu_features_cached();
+    const uint32_t f = ckernels_cpu_features();
     switch (path) {
     case PATH_PORTABLE: return 1;
     case PATH_AVX2: return (f & CKERNELS_FEAT_AVX2) != 0;

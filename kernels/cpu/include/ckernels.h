@@ -41,7 +41,8 @@ enum {
     CKERNELS_FEAT_PRFCHW = 1u << 19,
 };
 
-/* Bit set of CKERNELS_FEAT_* the CPU and OS support. 0 on non-x86 machines. */
+/* Bit set of CKERNELS_FEAT_* the CPU and OS support. 0 on non-x86 machines. Probed once (cpuid is
+ * slow in a VM), so hot paths may call it. */
 uint32_t ckernels_cpu_features(void);
 /* CPU vendor string ("GenuineIntel", "AuthenticAMD", ...), NUL-terminated, into out[13]. */
 void ckernels_cpu_vendor(char out[13]);
