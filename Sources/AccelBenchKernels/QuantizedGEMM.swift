@@ -1,9 +1,6 @@
 import AccelBenchCore
 import CKernels
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// GGUF block quantization formats (byte-compatible with ggml's `block_q8_0` / `block_q4_0`): blocks of
 /// 32 consecutive elements of a row sharing one IEEE binary16 scale `d`.
@@ -87,21 +84,6 @@ public enum QuantFormat: String, Sendable, CaseIterable {
     public static func fp16(_ x: Float) -> UInt16 { ckernels_fp32_to_fp16(x) }
 }
 
-/// 64-byte (or, for large buffers, 2 MiB) aligned zeroed memory. Large buffers ask the kernel for
-/// transparent huge pages (a weight matrix streamed from DRAM then crosses 512x fewer pages and TLB
-/// entries; measured here: a plain read of 9 MB from DRAM ran ~10% faster with them).
-private func allocateAligned(bytes: Int) -> UnsafeMutableRawPointer {
-    let huge = 2 << 20
-    let alignment = bytes >= huge ? huge : 64
-    let size = max(64, (bytes + alignment - 1) / alignment * alignment)
-    let raw = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: alignment)
-    #if canImport(Glibc)
-    if alignment == huge { _ = madvise(raw, size, MADV_HUGEPAGE) }
-    #endif
-    raw.initializeMemory(as: UInt8.self, repeating: 0, count: size)
-    return raw
-}
-
 /// A weight matrix (`rows` output features x `columns` input features) in a GGUF block format: each
 /// row is `columns / 32` consecutive blocks, exactly as a GGUF file stores it. When this CPU has AVX2
 /// (or better), the init also builds the repacked copy the SIMD kernels read (16-row groups, see
@@ -143,18 +125,18 @@ public final class QuantizedMatrix: @unchecked Sendable {
         self.format = format
         self.rows = rows
         self.columns = columns
-        blocks = allocateAligned(bytes: rows * format.rowBytes(columns: columns))
+        blocks = quantAllocateAligned(bytes: rows * format.rowBytes(columns: columns))
         fill(blocks)
         if ckernels_qpath_supported(Int32(CKERNELS_QPATH_AVX2)) != 0 {
             switch format {
             case .q8_0:
                 repackedByteCount = ckernels_q8_0_repacked_bytes(rows, columns)
-                let dst = allocateAligned(bytes: repackedByteCount)
+                let dst = quantAllocateAligned(bytes: repackedByteCount)
                 ckernels_q8_0_repack(rows, columns, blocks.assumingMemoryBound(to: ckernels_block_q8_0.self), dst)
                 repacked = dst
             case .q4_0:
                 repackedByteCount = ckernels_q4_0_repacked_bytes(rows, columns)
-                let dst = allocateAligned(bytes: repackedByteCount)
+                let dst = quantAllocateAligned(bytes: repackedByteCount)
                 ckernels_q4_0_repack(rows, columns, blocks.assumingMemoryBound(to: ckernels_block_q4_0.self), dst)
                 repacked = dst
             }
@@ -269,21 +251,9 @@ public final class QuantizedGEMMPlan: @unchecked Sendable {
         self.n = n
         self.path = path
         self.pool = pool
-        let groupRows = Int(CKERNELS_QREPACK_ROWS)
-        let groups = (weights.rows + groupRows - 1) / groupRows
-        let workers = pool.threadCount
-        rowSlices = (0..<workers).map { w in
-            let chunk = WorkerPool.chunk(w, of: workers, count: groups)
-            return min(weights.rows, chunk.lowerBound * groupRows)..<min(weights.rows, chunk.upperBound * groupRows)
-        }
-        let bytes = ckernels_qact_bytes(n, weights.columns)
-        let buffers = n <= QuantizedGEMMPlan.gemvTokens ? workers : 1
-        activations = (0..<buffers).map { _ in allocateAligned(bytes: bytes) }
-        // Touch each per-worker buffer from its worker (first-touch placement, no page faults in run).
-        let acts = activations
-        if acts.count == workers {
-            pool.run { w in acts[w].initializeMemory(as: UInt8.self, repeating: 0, count: bytes) }
-        }
+        rowSlices = quantRowSlices(rows: weights.rows, groupRows: Int(CKERNELS_QREPACK_ROWS), workers: pool.threadCount)
+        activations = quantActivationBuffers(
+            bytes: ckernels_qact_bytes(n, weights.columns), perWorker: n <= QuantizedGEMMPlan.gemvTokens, pool: pool)
     }
 
     deinit {

@@ -1,23 +1,6 @@
 import AccelBenchCore
 import CKernels
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
-
-/// 64-byte (or, for large buffers, 2 MiB) aligned zeroed memory; large buffers ask for transparent huge
-/// pages (same policy as the q8_0 / q4_0 buffers in QuantizedGEMM.swift).
-private func w8a8AllocateAligned(bytes: Int) -> UnsafeMutableRawPointer {
-    let huge = 2 << 20
-    let alignment = bytes >= huge ? huge : 64
-    let size = max(64, (bytes + alignment - 1) / alignment * alignment)
-    let raw = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: alignment)
-    #if canImport(Glibc)
-    if alignment == huge { _ = madvise(raw, size, MADV_HUGEPAGE) }
-    #endif
-    raw.initializeMemory(as: UInt8.self, repeating: 0, count: size)
-    return raw
-}
 
 /// An int8 weight matrix (`rows` output channels x `columns` inputs) with one fp32 scale per output
 /// channel: symmetric per-channel absmax quantization (ckernels_w8a8.h):
@@ -55,12 +38,12 @@ public final class W8A8Matrix: @unchecked Sendable {
         precondition(ld >= columns, "W8A8Matrix: row stride smaller than the row")
         self.rows = rows
         self.columns = columns
-        values = w8a8AllocateAligned(bytes: rows * columns).bindMemory(to: Int8.self, capacity: max(1, rows * columns))
-        scales = w8a8AllocateAligned(bytes: rows * MemoryLayout<Float>.size).bindMemory(to: Float.self, capacity: max(1, rows))
+        values = quantAllocateAligned(bytes: rows * columns).bindMemory(to: Int8.self, capacity: max(1, rows * columns))
+        scales = quantAllocateAligned(bytes: rows * MemoryLayout<Float>.size).bindMemory(to: Float.self, capacity: max(1, rows))
         ckernels_w8a8_quantize_rows(rows, columns, source, ld, values, scales)
         if ckernels_w8a8_path_supported(Int32(CKERNELS_QPATH_AVX2)) != 0 {
             packedByteCount = ckernels_w8a8_packed_bytes(rows, columns)
-            let dst = w8a8AllocateAligned(bytes: packedByteCount)
+            let dst = quantAllocateAligned(bytes: packedByteCount)
             ckernels_w8a8_pack(rows, columns, values, scales, dst)
             packed = dst
         } else {
@@ -174,21 +157,9 @@ public final class W8A8GEMMPlan: @unchecked Sendable {
         self.n = n
         self.path = path
         self.pool = pool
-        let sliceRows = 2 * Int(CKERNELS_W8A8_ROWS)
-        let slices = (weights.rows + sliceRows - 1) / sliceRows
-        let workers = pool.threadCount
-        rowSlices = (0..<workers).map { w in
-            let chunk = WorkerPool.chunk(w, of: workers, count: slices)
-            return min(weights.rows, chunk.lowerBound * sliceRows)..<min(weights.rows, chunk.upperBound * sliceRows)
-        }
-        let bytes = ckernels_w8a8_act_bytes(n, weights.columns)
-        let buffers = n <= W8A8GEMMPlan.gemvTokens ? workers : 1
-        activations = (0..<buffers).map { _ in w8a8AllocateAligned(bytes: bytes) }
-        // Touch each per-worker buffer from its worker (first-touch placement, no page faults in run).
-        let acts = activations
-        if acts.count == workers {
-            pool.run { w in acts[w].initializeMemory(as: UInt8.self, repeating: 0, count: bytes) }
-        }
+        rowSlices = quantRowSlices(rows: weights.rows, groupRows: 2 * Int(CKERNELS_W8A8_ROWS), workers: pool.threadCount)
+        activations = quantActivationBuffers(
+            bytes: ckernels_w8a8_act_bytes(n, weights.columns), perWorker: n <= W8A8GEMMPlan.gemvTokens, pool: pool)
     }
 
     deinit {
