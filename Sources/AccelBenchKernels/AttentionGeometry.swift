@@ -58,26 +58,6 @@ public struct AttentionGeometry: Hashable, Sendable, CustomStringConvertible {
         causal ? kvLength - queryLength + i + 1 : kvLength
     }
 
-    /// Query x KV pairs that are not masked, per head: the count the FLOP rule credits.
-    public var unmaskedPairsPerHead: Double {
-        guard causal else { return Double(queryLength) * Double(kvLength) }
-        // Row i sees kvLength - queryLength + i + 1 positions.
-        let q = Double(queryLength), offset = Double(kvLength - queryLength)
-        return q * offset + q * (q + 1) / 2
-    }
-
-    /// FLOPs credited to one call: 4·b·h·d per unmasked (query, key) pair (2·d for Q·Kᵀ, 2·d for P·V);
-    /// the softmax is not counted.
-    public var flops: Double {
-        4 * Double(batch) * Double(heads) * Double(headDim) * unmaskedPairsPerHead
-    }
-
-    /// Bytes of K and V one call must read at least once (each KV head's cache once, however many query
-    /// heads share it).
-    public var kvBytes: Double {
-        2 * Double(kvElements) * Double(kvType.bytes)
-    }
-
     public var description: String {
         "b\(batch):h\(heads):kvh\(kvHeads):q\(queryLength):kv\(kvLength):d\(headDim)\(causal ? ":causal" : "")"
     }
