@@ -61,6 +61,6 @@ let package = Package(
         .testTarget(name: "AccelBenchKernelsTests", dependencies: ["AccelBenchKernels", "AccelBenchCore", "CKernels"]),
         .testTarget(name: "AccelBenchCPUTests", dependencies: ["AccelBenchCPU", "AccelBenchCore"]),
         .testTarget(name: "AccelBenchLLMTests", dependencies: ["AccelBenchLLM", "AccelBenchKernels", "AccelBenchCore"]),
-        .testTarget(name: "AccelBenchCLITests", dependencies: ["AccelBenchCLI", "AccelBenchCore"]),
+        .testTarget(name: "AccelBenchCLITests", dependencies: ["AccelBenchCLI", "AccelBenchCore", "AccelBenchLLM"]),
     ]
 )

@@ -1,6 +1,7 @@
 import AccelBenchCPU
 import AccelBenchCore
 import AccelBenchKernels
+import AccelBenchLLM
 import AccelBenchTopology
 import ArgumentParser
 import Foundation
@@ -68,6 +69,12 @@ struct RunCommand: ParsableCommand {
     @Option(help: "llm: vocabulary size (overrides the preset, e.g. 32000).")
     var vocab: Int?
 
+    @Option(
+        help: ArgumentHelp(
+            "llm: run the model in this GGUF file (llama or qwen2; every matrix q8_0 or every one q4_0) instead of synthetic weights. Its shapes name the model gguf (gguf:pp512, gguf:tg128:d128; a suite's llm shapes become these), the dtype is the file's, --layers N runs its first N layers, --vocab does not apply.",
+            valueName: "file.gguf"))
+    var weights: String?
+
     func validate() throws {
         for text in commaList(threads) {
             guard let value = Int(text) else { throw ValidationError("--threads: '\(text)' is not an integer") }
@@ -85,6 +92,9 @@ struct RunCommand: ParsableCommand {
         }
         if let layers, layers < 1 { throw ValidationError("--layers must be >= 1, got \(layers)") }
         if let vocab, vocab < 1 { throw ValidationError("--vocab must be >= 1, got \(vocab)") }
+        if weights != nil && vocab != nil {
+            throw ValidationError("--vocab cannot be used with --weights: the vocabulary is the file's")
+        }
         if let output, output.hasSuffix("/") {
             throw ValidationError("--output must name a file, got the directory '\(output)'")
         }
@@ -103,14 +113,31 @@ struct RunCommand: ParsableCommand {
         return s
     }
 
+    /// Opens and checks the `--weights` file. Every failure (no such file included) is bad input:
+    /// exit status 2 with the reader's one-line message.
+    static func openWeights(_ path: String) throws -> GGUFModel {
+        do {
+            return try GGUFModel(path: path)
+        } catch let error as AccelBenchError where error.code == .io {
+            throw AccelBenchError(.invalidArgument, error.message)
+        }
+    }
+
     func run() throws {
         let started = Date()
         let topology = try Topology.detect()
         let progress = Progress(enabled: !quiet && isatty(2) == 1)
         let session = RunSession(topology: topology, progress: progress)
-        let backends = AllBackends.list(isa: isa)
+        let model = try weights.map(RunCommand.openWeights)
+        let backends = AllBackends.list(isa: isa, model: model)
         let streamElements = CeilingsProbe.streamElements(lastLevelCacheBytes: topology.lastLevelCacheBytes)
-        let plan = try RunPlan(selection(), backends: backends, cores: session.cores, streamElements: streamElements)
+        var selection = selection()
+        if let model {
+            selection.weightsFile = RunPlan.WeightsFile(
+                path: model.file.path, dtype: LLMBackend.dtype(model.format), layers: model.config.layers)
+            progress.say("weights: \(model.origin): \(model.config)")
+        }
+        let plan = try RunPlan(selection, backends: backends, cores: session.cores, streamElements: streamElements)
         try plan.checkMemory(availableBytes: try Topology.availableMemoryBytes())
         if plan.cases.contains(where: { $0.backend == "openblas" }) {
             OpenBLASEnvironment.reexecIfNeeded(core: openblasCore)

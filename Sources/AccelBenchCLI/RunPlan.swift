@@ -15,8 +15,27 @@ public struct RunPlan: Sendable {
         /// llm: layers and vocabulary overriding every model's preset.
         public var layers: Int?
         public var vocab: Int?
+        /// llm: the `--weights` file's model, when one is given.
+        public var weightsFile: WeightsFile?
 
         public init() {}
+    }
+
+    /// What the plan needs to know of a `--weights` file. With one, every llm case runs the file's
+    /// model (shapes `gguf:ppN`, `gguf:tgN[:dD][:layersN]`; a suite's llm shapes are rewritten so, their
+    /// layer and vocabulary overrides dropped) in the file's dtype, and the workload defaults to llm.
+    public struct WeightsFile: Sendable {
+        public var path: String
+        /// The format of its matrices (q8_0 or q4_0).
+        public var dtype: DType
+        /// Its layer count: the most `--layers` / `layersN` may ask for.
+        public var layers: Int
+
+        public init(path: String, dtype: DType, layers: Int) {
+            self.path = path
+            self.dtype = dtype
+            self.layers = layers
+        }
     }
 
     /// - Parameters:
@@ -30,6 +49,12 @@ public struct RunPlan: Sendable {
         let chosenBackends = try selection.backends.map { try CPUBackends.named($0, in: available) }
         let chosenDTypes = try selection.dtypes.map(DType.parse)
         var workloads = try selection.workloads.map(Workload.parse)
+        if selection.weightsFile != nil {
+            if workloads.isEmpty && chosenBackends.isEmpty { workloads = [.llm] }
+            if selection.vocab != nil {
+                throw AccelBenchError(.invalidArgument, "--vocab cannot be used with --weights: the vocabulary is the file's")
+            }
+        }
         if workloads.isEmpty {
             // The backends' workloads when backends were named, else the suite's.
             workloads = chosenBackends.flatMap { $0.capabilities.keys.sorted { $0.rawValue < $1.rawValue } }
@@ -39,11 +64,19 @@ public struct RunPlan: Sendable {
         if selection.workloads.isEmpty && !selection.shapes.isEmpty {
             // Shapes without a workload: the workloads whose shape syntax takes them (1024x1024x1024 is a
             // matmul, llama3-8b:decode8192 an attention shape).
-            let fitting = workloads.filter { w in selection.shapes.allSatisfy { (try? w.parseShapes($0)) != nil } }
+            func fits(_ w: Workload) -> Bool { selection.shapes.allSatisfy { (try? w.parseShapes($0)) != nil } }
+            var fitting = workloads.filter(fits)
+            if fitting.isEmpty && chosenBackends.isEmpty {
+                // Shapes of a workload the suite does not run (llama3-8b:tg128 beside the quick suite).
+                fitting = Workload.allCases.filter(fits)
+            }
             if fitting.isEmpty, let first = workloads.first {
                 for shape in selection.shapes { _ = try first.parseShapes(shape) }
             }
             workloads = fitting
+        }
+        if let file = selection.weightsFile, !workloads.contains(.llm) {
+            throw AccelBenchError(.invalidArgument, "--weights \(file.path) is for the llm workload, which the selection does not run; add --workload llm")
         }
 
         var cases: [CaseSpec] = []
@@ -55,6 +88,15 @@ public struct RunPlan: Sendable {
                     .invalidDType,
                     "workload \(workload.rawValue) has no dtype among \(chosenDTypes.map(\.rawValue).joined(separator: ", ")); its dtypes: \(workload.dtypes.map(\.rawValue).joined(separator: ", "))"
                 )
+            }
+            if workload == .llm, let file = selection.weightsFile {
+                // The file's format is the dtype.
+                if !dtypes.isEmpty && !dtypes.contains(file.dtype) {
+                    throw AccelBenchError(
+                        .invalidDType,
+                        "--weights \(file.path) holds \(file.dtype.rawValue) weights, so llm runs in \(file.dtype.rawValue), not \(dtypes.map(\.rawValue).joined(separator: ", ")); drop --dtype or pass \(file.dtype.rawValue)")
+                }
+                dtypes = [file.dtype]
             }
             if dtypes.isEmpty {
                 dtypes = RunPlan.unique(suiteEntries.map(\.dtype))
@@ -87,6 +129,34 @@ public struct RunPlan: Sendable {
                     }
                 }
             }
+        }
+        if let file = selection.weightsFile {
+            cases = try cases.map { spec in
+                guard case var .llm(l) = spec.shape else { return spec }
+                if selection.shapes.isEmpty {
+                    // A suite's or the default shape: the file's model, whole.
+                    (l.model, l.layers, l.vocab) = (LLMShape.fileModel, nil, nil)
+                } else if l.model != LLMShape.fileModel {
+                    var fixed = l
+                    (fixed.model, fixed.vocab) = (LLMShape.fileModel, nil)
+                    throw AccelBenchError(
+                        .invalidShape,
+                        "llm shape \(l): with --weights, llm shapes run the file's model: write \(fixed) (a preset's synthetic weights run without --weights)")
+                }
+                if let vocab = l.vocab {
+                    throw AccelBenchError(.invalidShape, "llm shape \(l): the vocabulary of --weights \(file.path) is the file's; drop vocab\(vocab)")
+                }
+                if let layers = selection.layers ?? l.layers, layers > file.layers {
+                    throw AccelBenchError(
+                        .invalidArgument,
+                        "--weights \(file.path) has \(file.layers) layers, so it cannot run \(layers); ask for 1 to \(file.layers) (--layers or the shape's layersN)")
+                }
+                var changed = spec
+                changed.shape = .llm(l)
+                return changed
+            }
+        } else if let gguf = cases.first(where: { if case let .llm(l) = $0.shape { l.model == LLMShape.fileModel } else { false } }) {
+            throw AccelBenchError(.invalidArgument, "llm shape \(gguf.shape) runs the model of a GGUF file; pass it with --weights FILE.gguf")
         }
         if selection.layers != nil || selection.vocab != nil {
             cases = cases.map { spec in

@@ -65,13 +65,29 @@ final class SwiftSIMDCase: PreparedCase {
     }
 }
 
+/// The fused attention on `AttentionBuffers`. For decode, K is also held in the decode kernel's tiled
+/// layout (`AttentionKeyTiles`), tiled once here, outside the timed region, as a serving engine keeps
+/// its cache: the timed call reads the same K bytes in that order.
 final class SwiftSIMDAttentionCase: PreparedCase {
     let buffers: AttentionBuffers
     let plan: AttentionPlan
+    /// K in tiles when the plan wants them (decode), else nil (the rows in `buffers`).
+    let keyTiles: AlignedBuffer<UInt8>?
 
     init(buffers: AttentionBuffers, plan: AttentionPlan) {
         self.buffers = buffers
         self.plan = plan
+        let g = buffers.geometry
+        if plan.keyLayout == .tiles {
+            let items = g.batch * g.kvHeads
+            let tiles = AlignedBuffer<UInt8>(count: AttentionKeyTiles.bytes(
+                items: items, kvLength: g.kvLength, headDim: g.headDim, elementBytes: g.kvType.bytes))
+            AttentionKeyTiles.pack(rows: buffers.kRaw, into: UnsafeMutableRawPointer(tiles.pointer), items: items,
+                                   kvLength: g.kvLength, headDim: g.headDim, elementBytes: g.kvType.bytes)
+            keyTiles = tiles
+        } else {
+            keyTiles = nil
+        }
     }
 
     var kernelPath: String {
@@ -82,6 +98,7 @@ final class SwiftSIMDAttentionCase: PreparedCase {
     func check() -> CorrectnessCheck { buffers.check() }
 
     func run() {
-        plan.run(q: buffers.q.pointer, k: buffers.kRaw, v: buffers.vRaw, o: buffers.o.pointer)
+        plan.run(q: buffers.q.pointer, k: keyTiles.map { UnsafeRawPointer($0.pointer) } ?? buffers.kRaw,
+                 v: buffers.vRaw, o: buffers.o.pointer)
     }
 }

@@ -1,8 +1,11 @@
 /// The size of an `llm` case: one model, prefill of a prompt (`ppN`, llama-bench's pp) or generation
 /// of tokens one at a time at a context depth (`tgN`, `dD`), optionally with fewer layers or another
-/// vocabulary than the model (`layersN`, `vocabN`, or `--layers` / `--vocab`).
+/// vocabulary than the model (`layersN`, `vocabN`, or `--layers` / `--vocab`). The model is a preset
+/// (synthetic weights) or `gguf`: the model of the GGUF file given with `--weights` (its first
+/// `layersN` layers; its own vocabulary).
 ///
-/// Syntax: colon-separated, e.g. `llama3-8b:pp512`, `llama3-8b:tg128:d128`, `llama3-8b:tg128:layers4:vocab32000`.
+/// Syntax: colon-separated, e.g. `llama3-8b:pp512`, `llama3-8b:tg128:d128`, `llama3-8b:tg128:layers4:vocab32000`,
+/// `gguf:tg128`.
 public struct LLMShape: Hashable, Codable, Sendable, CustomStringConvertible {
     public enum Mode: String, Codable, Sendable {
         /// Prompt processing: N tokens in one batch from an empty cache.
@@ -31,6 +34,9 @@ public struct LLMShape: Hashable, Codable, Sendable, CustomStringConvertible {
     /// The model presets the `llm` workload knows (their shapes are in AccelBenchLLM's ModelConfig).
     public static let models = ["llama3-8b", "qwen2.5-7b", "llama3.2-1b"]
 
+    /// The model name of the `--weights` file's model.
+    public static let fileModel = "gguf"
+
     public var description: String {
         var text = "\(model):\(mode.rawValue)\(tokens)"
         if depth > 0 { text += ":d\(depth)" }
@@ -43,12 +49,12 @@ public struct LLMShape: Hashable, Codable, Sendable, CustomStringConvertible {
         func fail(_ why: String) -> AccelBenchError {
             AccelBenchError(
                 .invalidShape,
-                "llm shape '\(text)': \(why); write e.g. llama3-8b:pp512, llama3-8b:tg128:d128 or llama3-8b:tg128:layers4:vocab32000 (models: \(models.joined(separator: ", ")))"
+                "llm shape '\(text)': \(why); write e.g. llama3-8b:pp512, llama3-8b:tg128:d128 or llama3-8b:tg128:layers4:vocab32000 (models: \(models.joined(separator: ", ")); \(fileModel) with --weights FILE.gguf)"
             )
         }
         var model: String?, mode: Mode?, tokens = 0, depth = 0, layers: Int?, vocab: Int?
         for token in text.lowercased().split(separator: ":", omittingEmptySubsequences: false).map(String.init) {
-            if models.contains(token) { model = token; continue }
+            if models.contains(token) || token == fileModel { model = token; continue }
             guard let key = ["layers", "vocab", "pp", "tg", "d"].first(where: { token.hasPrefix($0) && token.count > $0.count }) else {
                 throw fail("unknown field '\(token)'")
             }

@@ -32,7 +32,7 @@ public enum Workload: String, CaseIterable, Codable, Sendable {
         case .qgemv:
             "quantized GEMV Y = X·Wᵀ (W: MxK in q8_0/q4_0/w8a8, N <= 16 tokens; X quantized in the timed call), shapes MxNxK[:hot|:cold] (both when not given); GFLOPS by 2·M·N·K and weight GB/s"
         case .llm:
-            "decoder-only transformer step (RMSNorm, QKV, RoPE, fused attention on a KV cache, SwiGLU, logits), synthetic q8_0/q4_0 weights; shapes MODEL:ppN or MODEL:tgN[:dD][:layersN][:vocabN]; tokens/s and implied weight GB/s"
+            "decoder-only transformer step (RMSNorm, QKV, RoPE, fused attention on a KV cache, SwiGLU, logits), synthetic q8_0/q4_0 weights or a GGUF file's (--weights, model gguf); shapes MODEL:ppN or MODEL:tgN[:dD][:layersN][:vocabN]; tokens/s and implied weight GB/s"
         case .qgemm:
             "quantized GEMM Y = X·Wᵀ (W: MxK in q8_0/q4_0/w8a8, N tokens; X quantized in the timed call), shapes MxNxK; GFLOPS by 2·M·N·K (int8 ops for w8a8) and weight GB/s"
         }

@@ -6,7 +6,9 @@ import KernelsPortable
 import Synchronization
 
 /// Decode attention (a few new query tokens against a long KV cache), planned once and run many
-/// times: O = softmax(Q·Kᵀ·scale [+ causal mask])·V in the layout `AttentionGeometry` documents.
+/// times: O = softmax(Q·Kᵀ·scale [+ causal mask])·V with Q, V and O in the layout `AttentionGeometry`
+/// documents and K in the decode kernel's tiled cache layout (`AttentionKeyTiles`: per (batch, KV
+/// head), tiles of 16 positions, head-dimension-major inside a tile).
 ///
 /// Work division (split-KV): each (batch, KV head) "item" is cut into `chunksPerItem` chunks of
 /// `chunkLength` KV positions; a work unit is one chunk of one item, for ALL the query rows that read
@@ -58,7 +60,7 @@ public final class AttentionDecodePlan: @unchecked Sendable {
         func count(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
         return "split-KV \(isa.rawValue): \(count(items, "item")) x \(count(chunksPerItem, "chunk")) of \(chunkLength), "
             + "GQA \(count(rows, "row"))/KV read (\(count(tiles, "tile"))), \(g.kvType.rawValue) KV, "
-            + "blocks of \(AttentionDecodeKernels.blockRows)"
+            + "blocks of \(AttentionDecodeKernels.blockRows), K in tiles of \(AttentionKeyTiles.positions)"
     }
     /// Bytes of scratch memory the plan holds (worker workspaces and partial results).
     public var scratchBytes: Int {
@@ -94,7 +96,8 @@ public final class AttentionDecodePlan: @unchecked Sendable {
         self.isa = isa
         self.pool = pool
         let items = geometry.batch * geometry.kvHeads
-        let length = chunkLength.map { min($0, geometry.kvLength) }
+        // Chunks start on K tile boundaries.
+        let length = chunkLength.map { min(($0 + 15) / 16 * 16, geometry.kvLength) }
             ?? AttentionDecodePlan.defaultChunkLength(geometry, workers: pool.threadCount)
         self.chunkLength = length
         let chunks = (geometry.kvLength + length - 1) / length
@@ -145,9 +148,12 @@ public final class AttentionDecodePlan: @unchecked Sendable {
         return min(length, kv)
     }
 
-    /// O = attention(Q, K, V) on the pool. Q and O are fp32 in `geometry`'s layout; K and V hold
-    /// fp32 or fp16 bit patterns as `geometry.kvType` says. Every element of O is written; O must
-    /// not overlap the inputs.
+    /// O = attention(Q, K, V) on the pool. Q and O are fp32 in `geometry`'s layout, V too with fp32 or
+    /// fp16 bit patterns as `geometry.kvType` says; K holds the same elements in
+    /// `AttentionKeyTiles` layout (`AttentionKeyTiles.pack`). fp16 K and V must be finite (the kernel
+    /// widens fp16 by moving exponent bits, which is exact for every finite value but maps inf and NaN
+    /// to finite numbers; an fp16 cache holding them has already lost the model's values). Every
+    /// element of O is written; O must not overlap the inputs.
     public func run(q: UnsafePointer<Float>, k: UnsafeRawPointer, v: UnsafeRawPointer, o: UnsafeMutablePointer<Float>) {
         runLock.lock()
         defer { runLock.unlock() }
@@ -158,6 +164,7 @@ public final class AttentionDecodePlan: @unchecked Sendable {
         let elementBytes = g.kvType.bytes
         let kvHalf = g.kvType == .fp16
         let itemKVBytes = g.kvLength * d * elementBytes
+        let itemKBytes = AttentionKeyTiles.itemBytes(kvLength: g.kvLength, headDim: d, elementBytes: elementBytes)
         let partials = self.partials, stats = self.stats, counters = self.counters
         let workspaces = self.workspaces, isa = self.isa
         let unitFloats = rows * d, statStride = rows * 2
@@ -172,14 +179,14 @@ public final class AttentionDecodePlan: @unchecked Sendable {
                 let next = counters[0].wrappingAdd(1, ordering: .relaxed).oldValue
                 let item = unit / chunks, chunk = unit % chunks
                 let qItem = q + item * rows * d
-                let kItem = k + item * itemKVBytes, vItem = v + item * itemKVBytes
+                let kItem = k + item * itemKBytes, vItem = v + item * itemKVBytes
                 let start = chunk * length, end = min(g.kvLength, start + length)
                 var followK: UnsafeRawPointer? = nil, followV: UnsafeRawPointer? = nil, followRows = 0
                 if next < units {
                     let nextStart = (next % chunks) * length
-                    let offset = (next / chunks) * itemKVBytes + nextStart * d * elementBytes
-                    followK = k + offset
-                    followV = v + offset
+                    let offset = nextStart * d * elementBytes
+                    followK = k + (next / chunks) * itemKBytes + offset
+                    followV = v + (next / chunks) * itemKVBytes + offset
                     followRows = min(g.kvLength, nextStart + length) - nextStart
                 }
                 let stat = stats + unit * statStride
@@ -197,9 +204,72 @@ public final class AttentionDecodePlan: @unchecked Sendable {
                         isa: isa, acc: partials + first * unitFloats, accChunkStride: unitFloats,
                         rowMax: stats + first * statStride, rowSum: stats + first * statStride + rows,
                         statChunkStride: statStride, chunks: chunks, rows: rows, headDim: d,
-                        o: o + item * rows * d)
+                        kernelOrder: kvHalf, o: o + item * rows * d)
                 }
                 unit = next
+            }
+        }
+    }
+}
+
+/// The decode kernel's K cache layout. Per (batch, KV head) item, positions are grouped in tiles of 16
+/// (the last padded with zeros to 16), and inside a tile the layout is head-dimension-major:
+/// - fp32: element d of positions 16t..16t+15 is 16 consecutive values at (t·headDim + d)·16;
+/// - fp16: head-dimension elements go in pairs, each pair of the 16 positions interleaved in 32-bit
+///   words: position p's elements 2j and 2j+1 are the low and high halves of word (t·headDim/2 + j)·16
+///   + p (so one 64-byte load holds both elements of the pair for the 16 positions, and the kernel
+///   widens the low and high halves separately).
+/// The tile of position p therefore starts at the byte offset p·headDim·elementBytes when p is a
+/// multiple of 16, as in a row-major cache, and an item takes ceil(kvLength/16) whole tiles. Reading
+/// element d of 16 keys as one vector lets the decode kernel score 16 positions with plain FMAs and no
+/// horizontal sums; appending a token is 16-element-strided stores (`store`).
+public enum AttentionKeyTiles {
+    /// Positions per tile.
+    public static let positions = 16
+
+    /// Bytes of one item's tiled K: ceil(kvLength/16)·16·headDim elements.
+    public static func itemBytes(kvLength: Int, headDim: Int, elementBytes: Int) -> Int {
+        (kvLength + positions - 1) / positions * positions * headDim * elementBytes
+    }
+
+    /// Bytes of a whole tiled K: `items` items.
+    public static func bytes(items: Int, kvLength: Int, headDim: Int, elementBytes: Int) -> Int {
+        items * itemBytes(kvLength: kvLength, headDim: headDim, elementBytes: elementBytes)
+    }
+
+    /// Tiles `items` row-major K items (`kvLength` x `headDim` elements of `elementBytes` bytes each)
+    /// from `rows` into `tiles` (`bytes(items:kvLength:headDim:elementBytes:)` bytes), zeroing the
+    /// padding of each item's last tile.
+    public static func pack(rows: UnsafeRawPointer, into tiles: UnsafeMutableRawPointer, items: Int, kvLength: Int,
+                            headDim: Int, elementBytes: Int) {
+        precondition(elementBytes == 2 || elementBytes == 4, "AttentionKeyTiles: elements are fp16 or fp32")
+        let itemTileBytes = itemBytes(kvLength: kvLength, headDim: headDim, elementBytes: elementBytes)
+        let itemRowBytes = kvLength * headDim * elementBytes
+        for item in 0..<items {
+            let dst = tiles + item * itemTileBytes
+            dst.initializeMemory(as: UInt8.self, repeating: 0, count: itemTileBytes)
+            let src = rows + item * itemRowBytes
+            for p in 0..<kvLength {
+                store(row: src + p * headDim * elementBytes, position: p, into: dst, headDim: headDim, elementBytes: elementBytes)
+            }
+        }
+    }
+
+    /// Writes one K row (`headDim` elements) as position `position` of the tiled item at `item`.
+    @inline(__always)
+    public static func store(row: UnsafeRawPointer, position: Int, into item: UnsafeMutableRawPointer,
+                             headDim: Int, elementBytes: Int) {
+        let tile = item + (position / positions) * positions * headDim * elementBytes
+        let lane = position % positions
+        if elementBytes == 4 {
+            for d in 0..<headDim {
+                let x = row.loadUnaligned(fromByteOffset: d * 4, as: UInt32.self)
+                tile.storeBytes(of: x, toByteOffset: (d * positions + lane) * 4, as: UInt32.self)
+            }
+        } else {
+            for d in 0..<headDim {
+                let x = row.loadUnaligned(fromByteOffset: d * 2, as: UInt16.self)
+                tile.storeBytes(of: x, toByteOffset: ((d / 2 * positions + lane) * 2 + d % 2) * 2, as: UInt16.self)
             }
         }
     }
@@ -259,21 +329,24 @@ public enum AttentionDecodeKernels {
     public static func combine(
         isa: CPUISA, acc: UnsafePointer<Float>, accChunkStride: Int, rowMax: UnsafePointer<Float>,
         rowSum: UnsafePointer<Float>, statChunkStride: Int, chunks: Int, rows: Int, headDim: Int,
-        o: UnsafeMutablePointer<Float>
+        kernelOrder: Bool, o: UnsafeMutablePointer<Float>
     ) {
         switch isa {
         case .avx512:
             KernelsAVX512.AttentionDecodeKernel.combine(
                 acc: acc, accChunkStride: accChunkStride, rowMax: rowMax, rowSum: rowSum,
-                statChunkStride: statChunkStride, chunks: chunks, rows: rows, headDim: headDim, o: o)
+                statChunkStride: statChunkStride, chunks: chunks, rows: rows, headDim: headDim,
+                kernelOrder: kernelOrder, o: o)
         case .avx2:
             KernelsAVX2.AttentionDecodeKernel.combine(
                 acc: acc, accChunkStride: accChunkStride, rowMax: rowMax, rowSum: rowSum,
-                statChunkStride: statChunkStride, chunks: chunks, rows: rows, headDim: headDim, o: o)
+                statChunkStride: statChunkStride, chunks: chunks, rows: rows, headDim: headDim,
+                kernelOrder: kernelOrder, o: o)
         case .portable:
             KernelsPortable.AttentionDecodeKernel.combine(
                 acc: acc, accChunkStride: accChunkStride, rowMax: rowMax, rowSum: rowSum,
-                statChunkStride: statChunkStride, chunks: chunks, rows: rows, headDim: headDim, o: o)
+                statChunkStride: statChunkStride, chunks: chunks, rows: rows, headDim: headDim,
+                kernelOrder: kernelOrder, o: o)
         }
     }
 }

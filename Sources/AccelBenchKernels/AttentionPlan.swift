@@ -49,12 +49,19 @@ public final class AttentionPlan: @unchecked Sendable {
         }
     }
 
+    /// How `run` wants K: row-major (prefill) or in the decode kernel's tiles (`AttentionKeyTiles`).
+    public enum KeyLayout: String, Sendable {
+        case rows, tiles
+    }
+
+    public var keyLayout: KeyLayout { path == .decode ? .tiles : .rows }
+
     public var kernelPath: String { decode?.kernelPath ?? prefill!.kernelPath }
     /// Scratch memory the kernels allocated for all workers, bytes.
     public var scratchBytes: Int { decode?.scratchBytes ?? prefill!.scratchBytes }
 
-    /// O = softmax(Q·Kᵀ·scale [+ mask])·V in the layout `AttentionGeometry` documents; writes every
-    /// element of O.
+    /// O = softmax(Q·Kᵀ·scale [+ mask])·V in the layout `AttentionGeometry` documents, except K, which
+    /// is in `keyLayout` (tiles: `AttentionKeyTiles.pack`); writes every element of O.
     public func run(q: UnsafePointer<Float>, k: UnsafeRawPointer, v: UnsafeRawPointer, o: UnsafeMutablePointer<Float>) {
         if let decode {
             decode.run(q: q, k: k, v: v, o: o)

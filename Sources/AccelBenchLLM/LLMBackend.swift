@@ -2,19 +2,31 @@ import AccelBenchCore
 import AccelBenchKernels
 import Foundation
 
-/// The `llm` workload on our kernels: a decoder-only transformer with synthetic, seeded q8_0 / q4_0
-/// weights (the model presets' shapes), one session with a KV cache, prefill and generation timed as
-/// llama-bench times them (pp: a prompt in one batch from an empty cache; tg: tokens one step at a time
-/// from a context depth).
+/// The `llm` workload on our kernels: a decoder-only transformer, one session with a KV cache, prefill
+/// and generation timed as llama-bench times them (pp: a prompt in one batch from an empty cache; tg:
+/// tokens one step at a time from a context depth). A preset's shape (`llama3-8b:tg128`) runs
+/// synthetic, seeded q8_0 / q4_0 weights; the model `gguf` (`gguf:tg128`) runs the weights of the
+/// GGUF file the backend was given (`--weights`), in the file's format.
 public struct LLMBackend: Backend {
     public let name = "swift-llm"
-    public let summary = "decoder-only transformer on our kernels (quantized GEMM/GEMV, fused attention), synthetic weights"
+    public let summary = "decoder-only transformer on our kernels (quantized GEMM/GEMV, fused attention), synthetic weights or a GGUF file (--weights)"
     public let capabilities: [Workload: [DType]] = [.llm: [.q4_0, .q8_0]]
     /// Bytes of free memory the backend may use; nil: ask the OS.
     let availableMemory: @Sendable () -> Int
+    /// The model `gguf:` shapes run (nil: no file given).
+    public let model: GGUFModel?
 
-    public init(availableMemory: @escaping @Sendable () -> Int = LLMBackend.freeMemory) {
+    public init(availableMemory: @escaping @Sendable () -> Int = LLMBackend.freeMemory, model: GGUFModel? = nil) {
         self.availableMemory = availableMemory
+        self.model = model
+    }
+
+    /// The llm dtype of a weight format.
+    public static func dtype(_ format: QuantFormat) -> DType {
+        switch format {
+        case .q8_0: .q8_0
+        case .q4_0: .q4_0
+        }
     }
 
     /// MemAvailable from /proc/meminfo (Int.max where it cannot be read).
@@ -26,7 +38,20 @@ public struct LLMBackend: Backend {
         return Int.max
     }
 
-    static func config(_ shape: LLMShape) throws -> ModelConfig {
+    /// The model a shape runs: a preset (with its layer and vocabulary overrides) or, for `gguf:`
+    /// shapes, the file's (its first `layersN` layers; its vocabulary cannot change).
+    func config(_ shape: LLMShape) throws -> ModelConfig {
+        if shape.model == LLMShape.fileModel {
+            guard let model else {
+                throw AccelBenchError(.invalidArgument, "llm shape \(shape) runs the model of a GGUF file; pass it with --weights FILE.gguf")
+            }
+            if let vocab = shape.vocab {
+                throw AccelBenchError(
+                    .invalidArgument,
+                    "llm shape \(shape): the vocabulary of \(model.file.path) is its own (\(model.config.vocab)), it cannot be \(vocab); drop vocab\(vocab)")
+            }
+            return try model.config(layers: shape.layers)
+        }
         let config = try ModelConfig.named(shape.model).with(layers: shape.layers, vocab: shape.vocab)
         try config.validate()
         return config
@@ -36,7 +61,15 @@ public struct LLMBackend: Backend {
         guard case let .llm(shape) = spec.shape, spec.dtype == .q4_0 || spec.dtype == .q8_0 else {
             return "swift-llm runs the llm workload in q4_0 and q8_0"
         }
-        guard let config = try? LLMBackend.config(shape) else { return "unknown or invalid model in \(shape)" }
+        let config: ModelConfig
+        do {
+            config = try self.config(shape)
+        } catch {
+            return "\(error)"
+        }
+        if shape.model == LLMShape.fileModel, let model, LLMBackend.dtype(model.format) != spec.dtype {
+            return "the weights of \(model.file.path) are \(model.format.rawValue), not \(spec.dtype.rawValue); run gguf: shapes with --dtype \(model.format.rawValue)"
+        }
         let format: QuantFormat = spec.dtype == .q8_0 ? .q8_0 : .q4_0
         // GGUF blocks plus the repacked copy the kernels read, plus the fp32 KV cache.
         let needed = 2 * config.weightBytes(format: format) + config.kvCacheBytes(context: shape.depth + shape.tokens + 8)
@@ -49,10 +82,14 @@ public struct LLMBackend: Backend {
 
     public func prepare(_ spec: CaseSpec, context: CaseContext) throws -> any PreparedCase {
         guard case let .llm(shape) = spec.shape else { throw AccelBenchError(.unsupportedCase, "swift-llm: not an llm shape") }
-        let config = try LLMBackend.config(shape)
+        let config = try self.config(shape)
+        if shape.model == LLMShape.fileModel, let model {
+            let weights = try model.weights(layers: config.layers)
+            return try LLMCase(shape: shape, weights: weights, pool: context.pool, seed: context.seed, origin: model.origin)
+        }
         let format: QuantFormat = spec.dtype == .q8_0 ? .q8_0 : .q4_0
         let weights = try ModelWeights.synthetic(config: config, format: format, seed: context.seed, pool: context.pool)
-        return try LLMCase(shape: shape, weights: weights, pool: context.pool, seed: context.seed)
+        return try LLMCase(shape: shape, weights: weights, pool: context.pool, seed: context.seed, origin: "synthetic weights")
     }
 }
 
@@ -71,10 +108,13 @@ final class LLMCase: PreparedCase {
     let prompt: [Int]
     let generated: [Int]
     let vocab: Int
+    /// Where the weights come from ("synthetic weights", "weights of FILE (...)"), for the kernel path.
+    let origin: String
 
-    init(shape: LLMShape, weights: ModelWeights, pool: WorkerPool, seed: UInt64) throws {
+    init(shape: LLMShape, weights: ModelWeights, pool: WorkerPool, seed: UInt64, origin: String) throws {
         self.shape = shape
         self.weights = weights
+        self.origin = origin
         vocab = weights.config.vocab
         session = try ModelSession(weights: weights, context: shape.depth + shape.tokens + 8, pool: pool)
         let tokens = ModelBenchmark.tokens(shape.depth + shape.tokens, vocab: vocab, seed: seed)
@@ -89,7 +129,7 @@ final class LLMCase: PreparedCase {
 
     var kernelPath: String {
         let c = weights.config
-        return "swift-llm \(c.name) \(c.layers) layers, hidden \(c.hidden), vocab \(c.vocab), \(weights.format.rawValue) weights \(Format.bytes(weights.byteCount)), fp32 KV cache, \(session.pool.threadCount) thread(s)"
+        return "swift-llm \(c.name) \(c.layers) layers, hidden \(c.hidden), vocab \(c.vocab), \(weights.format.rawValue) weights \(Format.bytes(weights.byteCount)) (\(origin)), fp32 KV cache, \(session.pool.threadCount) thread(s)"
     }
 
     /// Weights read per call: every weight once per step (pp: one batched step; tg: one per token).

@@ -5,8 +5,9 @@ import AccelBenchKernels
 /// attention with rotary position embeddings -> residual, RMSNorm -> SwiGLU MLP -> residual; a final
 /// RMSNorm and an untied vocabulary projection.
 ///
-/// Not modelled (they do not change the cost of a forward step measurably): Qwen2's Q/K/V biases and
-/// Llama 3's RoPE frequency scaling (`rope_freqs`), which only matters beyond 8k positions.
+/// Two parts live in the weights, not here, since only GGUF files have them (synthetic weights do
+/// without; neither changes the cost of a step measurably): Qwen2's Q/K/V biases and Llama 3.1/3.2's
+/// RoPE frequency factors (`rope_freqs.weight`).
 public struct ModelConfig: Hashable, Sendable, CustomStringConvertible {
     /// How RoPE pairs the dimensions of a head, as llama.cpp applies it to GGUF tensors.
     public enum RopeStyle: String, Hashable, Sendable {

@@ -5,8 +5,12 @@ import Foundation
 /// One sequence being run through a model: the KV cache and the planned kernels.
 ///
 /// - KV cache: fp32, `[layer][kvHead][context][headDim]` for K and for V, so each KV head's positions
-///   are contiguous rows and the fused attention kernels read the cache in place.
-/// - Projections: `QuantizedGEMMPlan` (activations quantized to q8_0 inside, as llama.cpp does).
+///   are contiguous rows and the fused attention kernels read the cache in place. K is also kept in
+///   the decode kernel's tiles (`AttentionKeyTiles`, `[layer][kvHead]` items of ceil(context/16)
+///   tiles): the prefill kernel reads the rows, the decode kernel the tiles; both are written when a
+///   token is appended.
+/// - Projections: `QuantizedGEMMPlan` (activations quantized to q8_0 inside, as llama.cpp does), then
+///   the Q/K/V biases in fp32 where the weights have them (Qwen2).
 ///   Plans are built on first use for each token count N and kept (per layer and matrix; `releasePlans`
 ///   drops them), so a repeated `prefill` of the same length or any `decode` builds none.
 /// - Attention: one `AttentionPlan` per KV head call (geometry batch 1, heads = groupSize,
@@ -14,7 +18,8 @@ import Foundation
 ///   shared by every layer and KV head of one step and cached by (N, kvLength) (a small cache: a
 ///   decode step has a new kvLength each time and builds one plan, ~tens of microseconds).
 /// - RoPE: `config.ropeStyle` (interleaved pairs for llama, NEOX halves for qwen2, as llama.cpp),
-///   angle pos · θ^(-2i/headDim), computed in Double per (position, pair).
+///   angle pos · θ^(-2i/headDim) (divided by the weights' RoPE frequency factor of pair i, when they
+///   have them), computed in Double per (position, pair).
 ///
 /// Not Sendable: a session is driven by one caller at a time (the kernels use the pool inside).
 public final class ModelSession {
@@ -31,6 +36,10 @@ public final class ModelSession {
     public let keyCache: UnsafeMutablePointer<Float>
     /// fp32 V cache, same layout.
     public let valueCache: UnsafeMutablePointer<Float>
+    /// The K cache again in `AttentionKeyTiles` layout, for the decode kernel.
+    private let keyTiles: UnsafeMutableRawPointer
+    /// Bytes of one (layer, KV head) item of `keyTiles`.
+    private let keyTileItemBytes: Int
 
     private struct LayerPlans {
         let wq, wk, wv, wo, wGate, wUp, wDown: QuantizedGEMMPlan
@@ -57,7 +66,7 @@ public final class ModelSession {
     private let last: UnsafeMutablePointer<Float>  // [hidden]
     /// Logits of the last token of the latest step.
     public let logits: UnsafeMutablePointer<Float>
-    /// θ^(-2i/headDim), i < headDim/2.
+    /// θ^(-2i/headDim) / factor[i] (`ModelWeights.ropeFrequencyFactors`, 1 when absent), i < headDim/2.
     private let inverseFrequencies: [Double]
 
     /// - Parameters:
@@ -76,6 +85,10 @@ public final class ModelSession {
         keyCache.initialize(repeating: 0, count: max(1, cacheFloats))
         valueCache = .allocate(capacity: max(1, cacheFloats))
         valueCache.initialize(repeating: 0, count: max(1, cacheFloats))
+        keyTileItemBytes = AttentionKeyTiles.itemBytes(kvLength: context, headDim: config.headDim, elementBytes: 4)
+        let tileBytes = max(64, config.layers * config.kvHeads * keyTileItemBytes)
+        keyTiles = .allocate(byteCount: tileBytes, alignment: 64)
+        keyTiles.initializeMemory(as: UInt8.self, repeating: 0, count: tileBytes)
         let empty = UnsafeMutablePointer<Float>.allocate(capacity: 1)
         (x, xn, q, k, v, qh, oh, attn, gate, up, proj) = (empty, empty, empty, empty, empty, empty, empty, empty, empty, empty, empty)
         empty.deallocate()
@@ -84,13 +97,17 @@ public final class ModelSession {
         logits.initialize(repeating: 0, count: config.vocab)
         outputPlan = QuantizedGEMMPlan(weights: weights.output, tokens: 1, pool: pool)
         let d = config.headDim
-        inverseFrequencies = (0..<(d / 2)).map { i in Foundation.pow(config.ropeTheta, -2 * Double(i) / Double(d)) }
+        let factors = weights.ropeFrequencyFactors
+        inverseFrequencies = (0..<(d / 2)).map { i in
+            Foundation.pow(config.ropeTheta, -2 * Double(i) / Double(d)) / Double(factors?[i] ?? 1)
+        }
         ensureCapacity(1)
     }
 
     deinit {
         keyCache.deallocate()
         valueCache.deallocate()
+        keyTiles.deallocate()
         freeScratch()
         last.deallocate()
         logits.deallocate()
@@ -233,8 +250,13 @@ public final class ModelSession {
             plans.wq.run(x: xn, y: q)
             plans.wk.run(x: xn, y: k)
             plans.wv.run(x: xn, y: v)
+            if let b = layer.qBias { addBias(q, b, tokens: n, width: qw) }
+            if let b = layer.kBias { addBias(k, b, tokens: n, width: kvw) }
+            if let b = layer.vBias { addBias(v, b, tokens: n, width: kvw) }
             let kBase = keyCache + cacheOffset(layer: layerIndex, kvHead: 0, position: 0)
             let vBase = valueCache + cacheOffset(layer: layerIndex, kvHead: 0, position: 0)
+            let tileItemBytes = keyTileItemBytes
+            let tileBase = keyTiles + layerIndex * c.kvHeads * tileItemBytes
             let context = self.context, heads = c.heads, kvHeads = c.kvHeads, style = c.ropeStyle
             // RoPE on Q and K, scatter Q to [head][token][d] and K, V into the cache.
             parallelTokens(n, workers: workers) { t in
@@ -247,11 +269,15 @@ public final class ModelSession {
                     let row = (g * context + start + t) * d
                     rope(k + t * kvw + g * d, into: kBase + row, table: table, d: d, style: style)
                     (vBase + row).update(from: v + t * kvw + g * d, count: d)
+                    AttentionKeyTiles.store(row: kBase + row, position: start + t, into: tileBase + g * tileItemBytes,
+                                            headDim: d, elementBytes: 4)
                 }
             }
             for g in 0..<kvHeads {
                 let group = g * c.groupSize * n * d
-                attention.run(q: qh + group, k: UnsafeRawPointer(kBase + g * context * d),
+                let keys = attention.keyLayout == .tiles ? UnsafeRawPointer(tileBase + g * tileItemBytes)
+                    : UnsafeRawPointer(kBase + g * context * d)
+                attention.run(q: qh + group, k: keys,
                               v: UnsafeRawPointer(vBase + g * context * d), o: oh + group)
             }
             // Gather O to [token][head·d].
@@ -327,6 +353,17 @@ public final class ModelSession {
 
     private func addInPlace(_ x: UnsafeMutablePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
         parallelRange(count) { r in for i in r { x[i] += y[i] } }
+    }
+
+    /// Adds `bias` (`width` floats) to each of the `n` rows of `y` (a projection's output; a few
+    /// thousand adds per token, on the caller).
+    private func addBias(_ y: UnsafeMutablePointer<Float>, _ bias: [Float], tokens n: Int, width: Int) {
+        bias.withUnsafeBufferPointer { b in
+            for t in 0..<n {
+                let row = y + t * width
+                for i in 0..<width { row[i] += b[i] }
+            }
+        }
     }
 
     /// gate[i] = silu(gate[i]) · up[i].

@@ -9,6 +9,8 @@ public struct ModelReference: Sendable {
         public var attentionNorm, ffnNorm: [Double]
         /// Row-major, rows = outputs.
         public var wq, wk, wv, wo, wGate, wUp, wDown: [Double]
+        /// Q/K/V projection biases, nil when the model has none.
+        public var qBias, kBias, vBias: [Double]?
     }
 
     /// What a forward pass of a sequence gives.
@@ -27,6 +29,8 @@ public struct ModelReference: Sendable {
     public let outputNorm: [Double]
     public let output: [Double]
     public let tokenEmbedding: [Double]
+    /// `ModelWeights.ropeFrequencyFactors` (nil: all 1).
+    public let ropeFrequencyFactors: [Double]?
 
     /// Dequantizes `weights` to float64.
     public init(weights: ModelWeights) {
@@ -34,7 +38,8 @@ public struct ModelReference: Sendable {
         func m(_ q: QuantizedMatrix) -> [Double] { q.dequantized().map(Double.init) }
         layers = weights.layers.map { l in
             Layer(attentionNorm: l.attentionNorm.map(Double.init), ffnNorm: l.ffnNorm.map(Double.init),
-                  wq: m(l.wq), wk: m(l.wk), wv: m(l.wv), wo: m(l.wo), wGate: m(l.wGate), wUp: m(l.wUp), wDown: m(l.wDown))
+                  wq: m(l.wq), wk: m(l.wk), wv: m(l.wv), wo: m(l.wo), wGate: m(l.wGate), wUp: m(l.wUp), wDown: m(l.wDown),
+                  qBias: l.qBias?.map(Double.init), kBias: l.kBias?.map(Double.init), vBias: l.vBias?.map(Double.init))
         }
         outputNorm = weights.outputNorm.map(Double.init)
         output = m(weights.output)
@@ -44,6 +49,7 @@ public struct ModelReference: Sendable {
             for r in 0..<e.rows { e.dequantizeRow(r, into: b.baseAddress! + r * e.columns) }
         }
         tokenEmbedding = table.map(Double.init)
+        ropeFrequencyFactors = weights.ropeFrequencyFactors?.map(Double.init)
     }
 
     /// y[rows] = W (rows x columns) · x[columns].
@@ -67,12 +73,12 @@ public struct ModelReference: Sendable {
         return zip(x, w).map { $0 * scale * $1 }
     }
 
-    /// RoPE of one head at position `pos` in `style`.
-    static func rope(_ x: ArraySlice<Double>, pos: Int, theta: Double, style: ModelConfig.RopeStyle) -> [Double] {
+    /// RoPE of one head at position `pos` in `style` (pair i's frequency divided by `factors[i]`).
+    static func rope(_ x: ArraySlice<Double>, pos: Int, theta: Double, style: ModelConfig.RopeStyle, factors: [Double]? = nil) -> [Double] {
         let v = Array(x), d = v.count, half = d / 2
         var out = v
         for i in 0..<half {
-            let angle = Double(pos) * Foundation.pow(theta, -2 * Double(i) / Double(d))
+            let angle = Double(pos) * Foundation.pow(theta, -2 * Double(i) / Double(d)) / (factors?[i] ?? 1)
             let (c, s) = (Foundation.cos(angle), Foundation.sin(angle))
             let (ia, ib) = style == .interleaved ? (2 * i, 2 * i + 1) : (i, i + half)
             out[ia] = v[ia] * c - v[ib] * s
@@ -92,6 +98,7 @@ public struct ModelReference: Sendable {
         func matvec(_ w: [Double], _ x: [Double], rows: Int) -> [Double] {
             ModelReference.matvec(w, quantizeActivations ? ModelReference.q8RoundTrip(x) : x, rows: rows)
         }
+        func biased(_ y: [Double], _ bias: [Double]?) -> [Double] { bias.map { zip(y, $0).map { $0 + $1 } } ?? y }
         let (h, d, n) = (c.hidden, c.headDim, tokens.count)
         var xs: [[Double]] = tokens.map { Array(tokenEmbedding[($0 * h)..<(($0 + 1) * h)]) }
         var keys: [[Double]] = [], values: [[Double]] = []
@@ -99,11 +106,12 @@ public struct ModelReference: Sendable {
             var qs: [[Double]] = [], ks: [[Double]] = [], vs: [[Double]] = []
             for (pos, x) in xs.enumerated() {
                 let xn = ModelReference.rmsNorm(x, l.attentionNorm, eps: c.rmsEps)
-                let q = matvec(l.wq, xn, rows: c.queryWidth)
-                let k = matvec(l.wk, xn, rows: c.kvWidth)
-                qs.append((0..<c.heads).flatMap { ModelReference.rope(q[($0 * d)..<(($0 + 1) * d)], pos: pos, theta: c.ropeTheta, style: c.ropeStyle) })
-                ks.append((0..<c.kvHeads).flatMap { ModelReference.rope(k[($0 * d)..<(($0 + 1) * d)], pos: pos, theta: c.ropeTheta, style: c.ropeStyle) })
-                vs.append(matvec(l.wv, xn, rows: c.kvWidth))
+                let q = biased(matvec(l.wq, xn, rows: c.queryWidth), l.qBias)
+                let k = biased(matvec(l.wk, xn, rows: c.kvWidth), l.kBias)
+                let f = ropeFrequencyFactors
+                qs.append((0..<c.heads).flatMap { ModelReference.rope(q[($0 * d)..<(($0 + 1) * d)], pos: pos, theta: c.ropeTheta, style: c.ropeStyle, factors: f) })
+                ks.append((0..<c.kvHeads).flatMap { ModelReference.rope(k[($0 * d)..<(($0 + 1) * d)], pos: pos, theta: c.ropeTheta, style: c.ropeStyle, factors: f) })
+                vs.append(biased(matvec(l.wv, xn, rows: c.kvWidth), l.vBias))
             }
             var layerK = [Double](repeating: 0, count: c.kvHeads * n * d), layerV = layerK
             for g in 0..<c.kvHeads {

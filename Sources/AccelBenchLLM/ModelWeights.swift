@@ -57,10 +57,17 @@ public final class ModelWeights: @unchecked Sendable {
         public var wUp: QuantizedMatrix
         /// hidden x ffn.
         public var wDown: QuantizedMatrix
+        /// Biases added to the Q, K and V projections (Qwen2's `attn_q.bias`, `attn_k.bias`,
+        /// `attn_v.bias`: queryWidth, kvWidth, kvWidth floats), nil when the model has none (Llama;
+        /// synthetic weights).
+        public var qBias: [Float]?
+        public var kBias: [Float]?
+        public var vBias: [Float]?
 
         public init(
             attentionNorm: [Float], wq: QuantizedMatrix, wk: QuantizedMatrix, wv: QuantizedMatrix, wo: QuantizedMatrix,
-            ffnNorm: [Float], wGate: QuantizedMatrix, wUp: QuantizedMatrix, wDown: QuantizedMatrix
+            ffnNorm: [Float], wGate: QuantizedMatrix, wUp: QuantizedMatrix, wDown: QuantizedMatrix,
+            qBias: [Float]? = nil, kBias: [Float]? = nil, vBias: [Float]? = nil
         ) {
             self.attentionNorm = attentionNorm
             self.wq = wq
@@ -71,7 +78,13 @@ public final class ModelWeights: @unchecked Sendable {
             self.wGate = wGate
             self.wUp = wUp
             self.wDown = wDown
+            self.qBias = qBias
+            self.kBias = kBias
+            self.vBias = vBias
         }
+
+        /// The biases that are present.
+        var biases: [[Float]] { [qBias, kBias, vBias].compactMap { $0 } }
     }
 
     public let config: ModelConfig
@@ -83,11 +96,14 @@ public final class ModelWeights: @unchecked Sendable {
     public let output: QuantizedMatrix
     /// vocab x hidden (`token_embd`).
     public let tokenEmbedding: ModelEmbedding
+    /// RoPE frequency factors (`rope_freqs.weight`, Llama 3.1/3.2's scaling: headDim/2 floats): pair i
+    /// rotates by pos · θ^(-2i/headDim) / factor[i], as llama.cpp applies them. nil: all 1.
+    public let ropeFrequencyFactors: [Float]?
 
     /// Assembles weights (e.g. read from a GGUF file); checks every shape against `config`.
     public init(
         config: ModelConfig, format: QuantFormat, layers: [Layer], outputNorm: [Float], output: QuantizedMatrix,
-        tokenEmbedding: ModelEmbedding
+        tokenEmbedding: ModelEmbedding, ropeFrequencyFactors: [Float]? = nil
     ) throws {
         try config.validate()
         func check(_ ok: Bool, _ what: String) throws {
@@ -107,24 +123,31 @@ public final class ModelWeights: @unchecked Sendable {
             try check(l.wGate, f, h, "layer \(i) w_gate")
             try check(l.wUp, f, h, "layer \(i) w_up")
             try check(l.wDown, h, f, "layer \(i) w_down")
+            try check((l.qBias?.count ?? q) == q && (l.kBias?.count ?? kv) == kv && (l.vBias?.count ?? kv) == kv, "layer \(i) Q/K/V bias length")
         }
         try check(outputNorm.count == h, "output norm length")
         try check(output, config.vocab, h, "output")
         try check(tokenEmbedding.rows == config.vocab && tokenEmbedding.columns == h, "token embedding")
+        if let factors = ropeFrequencyFactors {
+            try check(factors.count == config.headDim / 2, "RoPE frequency factor count \(factors.count)")
+            try check(factors.allSatisfy { $0.isFinite && $0 > 0 }, "a RoPE frequency factor <= 0 or not finite")
+        }
         self.config = config
         self.format = format
         self.layers = layers
         self.outputNorm = outputNorm
         self.output = output
         self.tokenEmbedding = tokenEmbedding
+        self.ropeFrequencyFactors = ropeFrequencyFactors
     }
 
-    /// Bytes of the GGUF-layout weights held (as `ModelConfig.weightBytes` counts them).
+    /// Bytes of the GGUF-layout weights held (as `ModelConfig.weightBytes` counts them, plus any Q/K/V
+    /// biases).
     public var byteCount: Int {
-        var bytes = output.byteCount + tokenEmbedding.byteCount + outputNorm.count * 4
+        var bytes = output.byteCount + tokenEmbedding.byteCount + (outputNorm.count + (ropeFrequencyFactors?.count ?? 0)) * 4
         for l in layers {
             bytes += [l.wq, l.wk, l.wv, l.wo, l.wGate, l.wUp, l.wDown].reduce(0) { $0 + $1.byteCount }
-            bytes += (l.attentionNorm.count + l.ffnNorm.count) * 4
+            bytes += (l.attentionNorm.count + l.ffnNorm.count + l.biases.reduce(0) { $0 + $1.count }) * 4
         }
         return bytes
     }

@@ -8,26 +8,28 @@
 //
 //   attnMulAdd, attnMax, attnReduceMax, attnReduceAdd, attnLoadHalf   (AttentionPrimitives.swift)
 //   attnExp                                                           (AttentionCommon.swift)
-//   decodeTransposeSum16(_ x: UnsafePointer<SIMD16<Float>>) -> SIMD16<Float>
-//       lane j of the result = the sum of the 16 lanes of x[j]          (AttentionDecode<ISA>.swift)
-//   decodeExp2(_ x: SIMD16<Float>) -> SIMD16<Float>
+//   decodeExp2(_ x: SIMD16<Float>) -> SIMD16<Float>                   (AttentionDecode<ISA>.swift)
 //       2^x, relative error ~2e-7 for x >= -126, >= 0 and <= 2^-126 below (-inf included), never NaN
 //   decodeMaskLanes(_ v: SIMD16<Float>, from: Int, with: Float) -> SIMD16<Float>
 //       lanes i >= from (from may be < 0 or > 16) replaced by the fill value
-//   decodePackedQK: Bool, decodeLane4(_ v:, _ b: Int), decodeReduceGroups4(_ x:)
-//       whether 8-row tiles use the packed Q·K (`decodeQKPacked`), and its lane broadcast and sums
+//
+// Cache layout: V is row-major, `kvLength` x `headDim`. K is stored in tiles of 16 positions,
+// head-dimension-major inside a tile (tile t holds positions 16t..16t+15; element d of those 16
+// positions is 16 consecutive values at t·16·headDim + 16·d), the last tile padded to 16 positions:
+// `AttentionKeyTiles` in AccelBenchKernels packs it. A serving engine appends a token to such a cache
+// with 16-element-strided stores; reading it, element d of 16 keys is one vector, so the scores of
+// 16 positions come out of plain FMAs with broadcast query elements, with no horizontal sums.
+// (Row-major K needs a 16-way transpose-add per 16 scores: on Zen 4 with fp16 KV that form ran at
+// ~140 cycles per KV position for 4 query rows, this one at ~80, against a 64-FMA floor.)
 //
 // One `partial` call handles one KV head of one batch item and one range ("chunk") of KV positions,
 // for all `rows` query rows that read that KV head (groupSize heads x queryLength tokens, contiguous
 // in Q and O). It walks the chunk in blocks of `blockRows` (32) KV positions with an online softmax;
 // the query rows are cut into tiles of at most 8 (balanced: 12 rows are 6 + 6), and for each block
 // and tile:
-//   1. Q·Kᵀ: every K row is widened once and multiplied with all the tile's query rows (a 16-lane
-//      partial product per (row, KV position), two KV positions at a time so each Q chunk load feeds
-//      two FMAs); 16 KV positions' partial vectors are then reduced together by the module's
-//      transpose-add tree, one vector of 16 scores per query row. 8-row tiles on AVX-512 use the
-//      packed form instead (`decodeQKPacked`: 4 rows x 4 head-dimension elements per vector, so
-//      only 4-lane sums remain; ~5-10% faster there, slower for 4 rows, see that function);
+//   1. Q·Kᵀ (`decodeQKTiles`): per head-dimension element, the block's two K tile rows are widened
+//      once and multiplied with every row's broadcast query element: one vector of 16 scores per
+//      (row, tile), 2 x 8 accumulators at most;
 //   2. softmax, in base 2 (Q is pre-multiplied by scale·log2(e), so 2^(s - max) = e^(natural score -
 //      natural max)): the running max and sum of each row are updated, scores become 2^(s - max),
 //      and the factor 2^(oldMax - newMax) rescales the row's accumulator;
@@ -41,8 +43,8 @@
 //
 // Prefetching (measured on Zen 4: without it one core reached ~60-75% of its plain-read bandwidth on
 // a DRAM-resident cache, with it ~85-100%; neither stream alone is enough): the first row tile of
-// each block prefetches the next block into L2, its K rows two at a time from the score loop and its
-// V rows one at a time from each P·V d-tile (the columns that d-tile reads), so the requests are
+// each block prefetches the next block into L2, its K tiles a line or two per head-dimension element
+// from the score loop and its V rows one at a time from each P·V d-tile (the columns that d-tile reads), so the requests are
 // spread over the whole block and both the K and the V stream stay in flight. The first block of a
 // chunk is requested at once on entry, and the last block prefetches the first block of the caller's
 // next chunk (`followK`/`followV`). Larger blocks (64-256) were ~5-10% faster on cache-resident data
@@ -67,25 +69,55 @@ enum DecodeCount6: DecodeCount { static var count: Int { 6 } }
 enum DecodeCount7: DecodeCount { static var count: Int { 7 } }
 enum DecodeCount8: DecodeCount { static var count: Int { 8 } }
 
-/// How a K or V row is stored: `load` widens 16 consecutive elements (chunk `chunk` of the row) to fp32.
+/// How K and V elements are stored and widened to fp32.
+///
+/// - `loadPair(p)`: the 32 elements at p (64 bytes for fp16, 128 for fp32) as two vectors: fp32
+///   gives elements 0-15 and 16-31; fp16 gives the even elements and the odd ones ("kernel order").
+/// - `loadSingle(p)`: 16 elements at p in natural order.
+/// Both carry the factor `widenScale` (fp16: 2^-112, see `DecodeKVHalf`), which the kernel cancels
+/// with `2^112` folded into Q and the probabilities.
 protocol DecodeKVElement {
     static var bytes: Int { get }
-    static func load(_ row: UnsafeRawPointer, chunk: Int) -> SIMD16<Float>
+    static var widenScale: Float { get }
+    static func loadPair(_ p: UnsafeRawPointer) -> (SIMD16<Float>, SIMD16<Float>)
+    static func loadSingle(_ p: UnsafeRawPointer) -> SIMD16<Float>
 }
 
 enum DecodeKVFloat: DecodeKVElement {
     static var bytes: Int { 4 }
+    static var widenScale: Float { 1 }
     @inline(__always)
-    static func load(_ row: UnsafeRawPointer, chunk: Int) -> SIMD16<Float> {
-        row.loadUnaligned(fromByteOffset: chunk &* 64, as: SIMD16<Float>.self)
+    static func loadPair(_ p: UnsafeRawPointer) -> (SIMD16<Float>, SIMD16<Float>) {
+        (p.loadUnaligned(as: SIMD16<Float>.self), p.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self))
     }
+    @inline(__always)
+    static func loadSingle(_ p: UnsafeRawPointer) -> SIMD16<Float> { p.loadUnaligned(as: SIMD16<Float>.self) }
 }
 
+/// fp16 widened by moving bits rather than by `vcvtph2ps`: an fp16 value h placed with its sign at bit
+/// 31 and its exponent and mantissa at bits 27..13 is, read as fp32, exactly h·2^-112, for every
+/// finite h (normal fp16 become normal fp32 with the exponent 112 lower; subnormal fp16 become
+/// subnormal fp32 of the same scaled value; ±0 stay ±0). One 64-byte load gives 32 values: the low
+/// halves of the 32-bit words by (w << 16) >>arith 3 & 0x8fffe000, the high halves by
+/// w >>arith 3 & 0x8fffe000, five integer operations per 32 values. On Zen 4 a 512-bit `vcvtph2ps`
+/// occupies the FP pipes that the FMAs need (measured: 2 conversions added ~2.5 cycles to 8 FMAs,
+/// these 5 operations ~1.5), and decode with 4 query rows per KV head does only 4 FMAs per widened
+/// element. Infinite and NaN fp16 values are not handled (they would widen to finite numbers): the
+/// caches this kernel reads must hold finite values, as the plan documents.
 enum DecodeKVHalf: DecodeKVElement {
     static var bytes: Int { 2 }
+    static var widenScale: Float { 0x1p-112 }
     @inline(__always)
-    static func load(_ row: UnsafeRawPointer, chunk: Int) -> SIMD16<Float> {
-        attnLoadHalf(row + chunk &* 32)
+    static func loadPair(_ p: UnsafeRawPointer) -> (SIMD16<Float>, SIMD16<Float>) {
+        let w = p.loadUnaligned(as: SIMD16<Int32>.self)
+        let mask = SIMD16<Int32>(repeating: Int32(bitPattern: 0x8fff_e000))
+        let even = ((w &<< 16) &>> 3) & mask
+        let odd = (w &>> 3) & mask
+        return (unsafeBitCast(even, to: SIMD16<Float>.self), unsafeBitCast(odd, to: SIMD16<Float>.self))
+    }
+    @inline(__always)
+    static func loadSingle(_ p: UnsafeRawPointer) -> SIMD16<Float> {
+        attnLoadHalf(p) * SIMD16<Float>(repeating: 0x1p-112)
     }
 }
 
@@ -94,6 +126,9 @@ enum DecodeKVHalf: DecodeKVElement {
 public enum AttentionDecodeKernel {
     /// KV positions per online-softmax block (a multiple of 16).
     public static var blockRows: Int { 32 }
+    /// How far ahead of the block being computed the kernel prefetches K and V, in positions (a
+    /// multiple of blockRows). 1, 2 and 4 blocks measured alike on Zen 4 (within this host's noise).
+    public static var prefetchDistance: Int { 2 &* blockRows }
     /// Query rows per register tile: more rows sharing a KV head are processed in several tiles,
     /// each re-reading the block of K and V from cache.
     public static var maxTileRows: Int { 8 }
@@ -109,9 +144,10 @@ public enum AttentionDecodeKernel {
     /// - Parameters:
     ///   - q: the rows' queries, `rows` x `headDim` fp32, row r = group member r / queryLength, token
     ///     r % queryLength (the layout of Q for the query heads of one KV head).
-    ///   - k, v: position 0 of the KV head's cache, `kvLength` x `headDim`, fp16 bit patterns when
-    ///     `kvHalf`, fp32 otherwise.
-    ///   - start, end: the chunk, 0 <= start < end <= kvLength.
+    ///   - k, v: position 0 of the KV head's cache, fp16 bit patterns when `kvHalf`, fp32 otherwise:
+    ///     K in tiles of 16 positions (see the top of this file; ceil(kvLength/16) tiles), V
+    ///     `kvLength` x `headDim` rows.
+    ///   - start, end: the chunk, 0 <= start < end <= kvLength, start a multiple of 16.
     ///   - acc: `rows` x `headDim` out: Σ_j 2^(s_rj - m_r)·V_j over the visible j in the chunk, where
     ///     s_rj = scale·log2(e)·q_r·k_j is the score in base 2 (divided by l_r when `normalize`: the
     ///     final output when the chunk is the whole cache).
@@ -120,8 +156,8 @@ public enum AttentionDecodeKernel {
     ///     l_r = Σ_j 2^(s_rj - m_r).
     ///   - workspace: `workspaceBytes(rows:headDim:)` bytes, any alignment, not shared with a
     ///     concurrent call.
-    ///   - followK, followV, followRows: where the caller's next chunk starts (its first K and V
-    ///     rows, with the same element type and head dimension) and how many rows it has, or nil and
+    ///   - followK, followV, followRows: where the caller's next chunk starts (its first K tile and V
+    ///     row, with the same element type and head dimension) and how many rows it has, or nil and
     ///     0: the last block of this chunk prefetches the first block of that one, so a worker moving
     ///     from chunk to chunk keeps its memory stream going. Only prefetched, never read.
     @inline(never)
@@ -134,12 +170,14 @@ public enum AttentionDecodeKernel {
         followK: UnsafeRawPointer? = nil, followV: UnsafeRawPointer? = nil, followRows: Int = 0
     ) {
         precondition(headDim > 0 && headDim % 16 == 0, "AttentionDecodeKernel: headDim must be a multiple of 16")
-        precondition(rows > 0 && queryLength > 0 && 0 <= start && start < end && end <= kvLength,
+        precondition(rows > 0 && queryLength > 0 && 0 <= start && start < end && end <= kvLength && start % 16 == 0,
                      "AttentionDecodeKernel: bad rows or KV range")
         let layout = DecodeWorkspace(rows: rows, headDim: headDim)
+        // Scores come out in base 2, and Q carries 2^112 against the fp16 widening's 2^-112.
+        let qScale: Float = scale * 1.442_695_040_888_963_4 / (kvHalf ? DecodeKVHalf.widenScale : 1)
         let context = DecodeContext(
             layout: layout, workspace: workspace, q: q, rows: rows, queryLength: queryLength,
-            headDim: headDim, scale: scale, k: k, v: v, kvLength: kvLength, causal: causal,
+            headDim: headDim, scale: qScale, k: k, v: v, kvLength: kvLength, causal: causal,
             acc: acc, rowMax: rowMax, followK: followK, followV: followV,
             followRows: followK == nil || followV == nil ? 0 : followRows)
         context.prepare()
@@ -148,19 +186,20 @@ public enum AttentionDecodeKernel {
         } else {
             decodeChunk(DecodeKVFloat.self, context, start: start, end: end)
         }
-        context.finish(rowSum: rowSum, normalize: normalize)
+        context.finish(rowSum: rowSum, normalize: normalize, kernelOrder: kvHalf)
     }
 
     /// Merges the `chunks` partial results of one KV head into its output rows.
     ///
     /// Chunk c's accumulators are at `acc + c·accChunkStride` (`rows` x `headDim`), its statistics at
     /// `rowMax + c·statChunkStride` and `rowSum + c·statChunkStride`; `o` receives `rows` x `headDim`
-    /// normalized rows. Every row must see at least one position in some chunk.
+    /// normalized rows, in natural order (the chunks' rows are in kernel order when `kernelOrder`: fp16
+    /// V, see `decodeNaturalOrder`). Every row must see at least one position in some chunk.
     @inline(never)
     public static func combine(
         acc: UnsafePointer<Float>, accChunkStride: Int, rowMax: UnsafePointer<Float>,
         rowSum: UnsafePointer<Float>, statChunkStride: Int, chunks: Int, rows: Int, headDim: Int,
-        o: UnsafeMutablePointer<Float>
+        kernelOrder: Bool, o: UnsafeMutablePointer<Float>
     ) {
         typealias V = SIMD16<Float>
         let vectors = headDim / 16
@@ -185,6 +224,7 @@ public enum AttentionDecodeKernel {
                     out.storeBytes(of: sum, toByteOffset: t &* 64, as: V.self)
                 }
             }
+            if kernelOrder { decodeNaturalOrder(o + r &* headDim, headDim: headDim) }
         }
     }
 }
@@ -202,26 +242,19 @@ struct DecodeWorkspace {
     let q: Int
     /// Scores, then probabilities, of one tile: maxTileRows x blockRows.
     let p: Int
-    /// The transpose buffer: maxTileRows x 16 partial-product vectors.
-    let x: Int
     /// Per-row running sums, one 16-lane vector per row.
     let sums: Int
     /// Per-tile-row rescale factors of the current block.
     let alpha: Int
-    /// The scaled query rows packed for `decodeQKPacked` (when `decodePackedQK`): groups of 4 rows
-    /// (the last padded with zero rows), each headDim/4 vectors [row 0 d 4g..4g+3, row 1 ..., row 3].
-    let qp: Int
     let floats: Int
 
     init(rows: Int, headDim: Int) {
         let tile = AttentionDecodeKernel.maxTileRows
         q = 0
         p = q &+ rows &* headDim
-        x = p &+ tile &* AttentionDecodeKernel.blockRows
-        sums = x &+ tile &* 256
+        sums = p &+ tile &* AttentionDecodeKernel.blockRows
         alpha = sums &+ rows &* 16
-        qp = alpha &+ 16
-        floats = decodePackedQK ? qp &+ (rows &+ 3) / 4 &* 4 &* headDim : qp
+        floats = alpha &+ 16
     }
 }
 
@@ -229,10 +262,8 @@ struct DecodeWorkspace {
 struct DecodeContext {
     let q: UnsafeMutablePointer<Float>
     let p: UnsafeMutablePointer<Float>
-    let x: UnsafeMutablePointer<SIMD16<Float>>
     let sums: UnsafeMutablePointer<SIMD16<Float>>
     let alpha: UnsafeMutablePointer<Float>
-    let qp: UnsafeMutablePointer<SIMD16<Float>>
     let source: UnsafePointer<Float>
     let rows: Int
     let queryLength: Int
@@ -260,10 +291,8 @@ struct DecodeContext {
         let base = UnsafeMutableRawPointer(bitPattern: aligned)!.assumingMemoryBound(to: Float.self)
         self.q = base + layout.q
         self.p = base + layout.p
-        self.x = UnsafeMutableRawPointer(base + layout.x).assumingMemoryBound(to: SIMD16<Float>.self)
         self.sums = UnsafeMutableRawPointer(base + layout.sums).assumingMemoryBound(to: SIMD16<Float>.self)
         self.alpha = base + layout.alpha
-        self.qp = UnsafeMutableRawPointer(base + layout.qp).assumingMemoryBound(to: SIMD16<Float>.self)
         self.source = q
         self.rows = rows
         self.queryLength = queryLength
@@ -280,21 +309,33 @@ struct DecodeContext {
         self.followRows = followRows
     }
 
+    /// Where the block `prefetchDistance` positions after the one at j0 starts in `base` (K or V of
+    /// this item), or in the caller's next chunk `follow` when that is past this chunk's end, or nil
+    /// when there is none.
+    @inline(__always)
+    func ahead(_ base: UnsafeRawPointer, _ follow: UnsafeRawPointer?, from j0: Int, end: Int, rowBytes: Int) -> UnsafeRawPointer? {
+        let target: Int = j0 &+ AttentionDecodeKernel.prefetchDistance
+        if target < end { return base + target &* rowBytes }
+        let beyond: Int = target &- end
+        guard beyond < followRows, let follow else { return nil }
+        return follow + beyond &* rowBytes
+    }
+
     /// KV positions row r sees: 0..<visible(r).
     @inline(__always)
     func visible(row r: Int) -> Int {
         causal ? kvLength &- queryLength &+ r % queryLength &+ 1 : kvLength
     }
 
-    /// Copy of Q times scale·log2(e) (scores in base 2); zero accumulators, sums; maxima at
-    /// -greatestFiniteMagnitude.
+    /// Copy of Q times `scale` (the caller's scale·log2(e)/widenScale: scores in base 2); zero
+    /// accumulators, sums; maxima at -greatestFiniteMagnitude.
     func prepare() {
         typealias V = SIMD16<Float>
         let vectors = rows &* headDim / 16
         let src = UnsafeRawPointer(source)
         let dst = UnsafeMutableRawPointer(q)
         let accBytes = UnsafeMutableRawPointer(acc)
-        let s = V(repeating: scale * 1.442_695_040_888_963_4)
+        let s = V(repeating: scale)
         for t in 0..<vectors {
             let offset: Int = t &* 64
             dst.storeBytes(of: s * src.loadUnaligned(fromByteOffset: offset, as: V.self), toByteOffset: offset, as: V.self)
@@ -304,27 +345,11 @@ struct DecodeContext {
             rowMax[r] = -Float.greatestFiniteMagnitude
             sums[r] = V()
         }
-        // Only tiles of 8 rows use the packed rows (there are none with fewer than 8 rows).
-        guard decodePackedQK && rows >= 8 else { return }
-        // qp[group][g] lane 4·i + e = q[4·group + i][4·g + e] (zero for padding rows).
-        let groups = headDim / 4
-        for group in 0..<(rows &+ 3) / 4 {
-            let out: UnsafeMutablePointer<V> = qp + group &* groups
-            for g in 0..<groups {
-                var w = V()
-                for i in 0..<4 {
-                    let r: Int = group &* 4 &+ i
-                    if r < rows {
-                        for e in 0..<4 { w[4 &* i &+ e] = q[r &* headDim &+ 4 &* g &+ e] }
-                    }
-                }
-                out[g] = w
-            }
-        }
     }
 
-    /// Row sums from the per-lane sums; rows divided by their sum when `normalize`.
-    func finish(rowSum: UnsafeMutablePointer<Float>, normalize: Bool) {
+    /// Row sums from the per-lane sums; rows divided by their sum and put in natural order
+    /// (`decodeNaturalOrder`, when the accumulators are in kernel order) when `normalize`.
+    func finish(rowSum: UnsafeMutablePointer<Float>, normalize: Bool, kernelOrder: Bool) {
         typealias V = SIMD16<Float>
         for r in 0..<rows { rowSum[r] = attnReduceAdd(sums[r]) }
         guard normalize else { return }
@@ -336,7 +361,29 @@ struct DecodeContext {
                 let offset: Int = t &* 64
                 row.storeBytes(of: inverse * row.loadUnaligned(fromByteOffset: offset, as: V.self), toByteOffset: offset, as: V.self)
             }
+            if kernelOrder { decodeNaturalOrder(acc + r &* headDim, headDim: headDim) }
         }
+    }
+}
+
+/// Puts a row of `headDim` accumulators from kernel order (fp16 V widened in pairs: per 32 elements
+/// of the head dimension, the 16 even ones then the 16 odd ones; a last 16, when headDim is an odd
+/// multiple of 16, in natural order) back into natural order, in place.
+@inline(__always)
+func decodeNaturalOrder(_ row: UnsafeMutablePointer<Float>, headDim: Int) {
+    var c = 0
+    while c &+ 32 <= headDim {
+        let block = UnsafeMutableRawPointer(row + c)
+        let even = block.loadUnaligned(as: SIMD16<Float>.self)
+        let odd = block.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+        var low = SIMD16<Float>(), high = SIMD16<Float>()
+        for i in 0..<8 {
+            low[2 &* i] = even[i]; low[2 &* i &+ 1] = odd[i]
+            high[2 &* i] = even[8 &+ i]; high[2 &* i &+ 1] = odd[8 &+ i]
+        }
+        block.storeBytes(of: low, as: SIMD16<Float>.self)
+        block.storeBytes(of: high, toByteOffset: 64, as: SIMD16<Float>.self)
+        c &+= 32
     }
 }
 
@@ -349,7 +396,7 @@ func decodeChunk<KV: DecodeKVElement>(_: KV.Type, _ context: DecodeContext, star
     // The first block has no previous block to prefetch it: request all its lines now, so they
     // arrive in parallel rather than one demand miss after another.
     let rowBytes: Int = context.headDim &* KV.bytes
-    let firstBytes: Int = min(block, end &- start) &* rowBytes
+    let firstBytes: Int = min(AttentionDecodeKernel.prefetchDistance, end &- start) &* rowBytes
     let kFirst: UnsafeRawPointer = context.k + start &* rowBytes
     let vFirst: UnsafeRawPointer = context.v + start &* rowBytes
     var line = 0
@@ -389,107 +436,26 @@ func decodeBlock<KV: DecodeKVElement, N: DecodeCount>(
     typealias V = SIMD16<Float>
     let n = N.count
     let headDim = context.headDim
-    let chunks = headDim / 16
     let rowBytes: Int = headDim &* KV.bytes
     let block = AttentionDecodeKernel.blockRows
-    let x = context.x
 
-    // 1. Scores: 16 KV positions at a time, partial vectors into x, then one transpose-add per row.
-    let qTile = UnsafeRawPointer(context.q + r0 &* headDim).assumingMemoryBound(to: V.self)
+    // 1. Scores: the block's one or two K tiles (16 positions each), all N rows at once.
+    let qTile = UnsafePointer(context.q + r0 &* headDim)
     let kBlock: UnsafeRawPointer = context.k + j0 &* rowBytes
     let vBlock: UnsafeRawPointer = context.v + j0 &* rowBytes
-    // The first tile of a block prefetches the next block (rows up to prefetchRows from j0 exist).
+    // The first tile of a block prefetches the block prefetchDistance positions ahead (in this chunk
+    // or the caller's next one): its K tiles here, its V rows in the P·V phase.
     let prefetch = r0 == 0
-    let prefetchRows: Int = end &- j0
     let scores = UnsafeMutableRawPointer(context.p).assumingMemoryBound(to: V.self)
     let scoreStride = block / 16
-    var subBlocks = 0
-    if decodePackedQK && n == 8 {
-        // Packed (8-row tiles): 8 KV positions at a time, 4 rows x 4 head-dimension elements per
-        // accumulator, then 4-lane sums (see decodeQKPacked). A tile of 8 rows starts at a multiple
-        // of 4 (balanced tiles of 8 come first), so it is packed groups r0/4 and r0/4 + 1.
-        let qGroups = UnsafePointer(context.qp + r0 / 4 &* (headDim / 4))
-        while subBlocks &* 16 < count {
-            let first: Int = subBlocks &* 16
-            let inSub = min(16, count &- first)
-            let kSub: UnsafeRawPointer = kBlock + first &* rowBytes
-            if prefetch {
-                // The sub-block's 16 K rows of the next block (in this chunk or the caller's next
-                // one), into L2, in pairs as below.
-                var jj = 0
-                while jj < inSub {
-                    let ahead: Int = first &+ jj &+ block
-                    let beyond: Int = ahead &- prefetchRows
-                    let kNext: UnsafeRawPointer? = beyond < 0 ? (beyond &+ 2 <= 0 ? kBlock + ahead &* rowBytes : nil)
-                        : (beyond &+ 2 <= context.followRows ? context.followK.map { $0 + beyond &* rowBytes } : nil)
-                    if let kNext {
-                        var line = 0
-                        while line < 2 &* rowBytes {
-                            sgemmLLVMPrefetch(kNext + line, 0, 2, 1)
-                            line &+= 64
-                        }
-                    }
-                    jj &+= 2
-                }
-            }
-            // Positions past the block's end repeat its last row (or are zero) and their scores are
-            // masked below like any invisible position.
-            decodeQKPacked(KV.self, q: qGroups, headDim: headDim, k: kSub, rowBytes: rowBytes, rows: inSub, x: x)
-            if inSub > 8 {
-                decodeQKPacked(KV.self, q: qGroups, headDim: headDim, k: kSub + 8 &* rowBytes, rowBytes: rowBytes,
-                               rows: inSub &- 8, x: x + 8)
-            } else {
-                for z in 8..<16 { x[z] = V(); x[16 &+ z] = V() }
-            }
-            for g in 0..<2 {
-                let (s0, s1, s2, s3) = decodeReduceGroups4(UnsafePointer(x + g &* 16))
-                let offset: Int = 4 &* g &* scoreStride &+ subBlocks
-                let s: UnsafeMutablePointer<V> = scores + offset
-                s[0] = s0
-                s[scoreStride] = s1
-                s[2 &* scoreStride] = s2
-                s[3 &* scoreStride] = s3
-            }
-            subBlocks &+= 1
-        }
-    }
-    while subBlocks &* 16 < count {
-        let first: Int = subBlocks &* 16
-        let inSub = min(16, count &- first)
-        let kSub: UnsafeRawPointer = kBlock + first &* rowBytes
-        var jj = 0
-        while jj &+ 1 < inSub {
-            let k0: UnsafeRawPointer = kSub + jj &* rowBytes
-            if prefetch {
-                // The same two K rows of the next block (in this chunk or the caller's next one),
-                // into L2.
-                let ahead: Int = first &+ jj &+ block
-                let beyond: Int = ahead &- prefetchRows
-                let kNext: UnsafeRawPointer? = beyond < 0 ? (beyond &+ 2 <= 0 ? kBlock + ahead &* rowBytes : nil)
-                    : (beyond &+ 2 <= context.followRows ? context.followK.map { $0 + beyond &* rowBytes } : nil)
-                if let kNext {
-                    var line = 0
-                    while line < 2 &* rowBytes {
-                        sgemmLLVMPrefetch(kNext + line, 0, 2, 1)
-                        line &+= 64
-                    }
-                }
-            }
-            decodeQKPair(KV.self, N.self, q: qTile, qStride: chunks, k0: k0, k1: k0 + rowBytes,
-                         chunks: chunks, x: x, slot: jj)
-            jj &+= 2
-        }
-        if jj < inSub {
-            decodeQKSingle(KV.self, N.self, q: qTile, qStride: chunks, k0: kSub + jj &* rowBytes,
-                           chunks: chunks, x: x, slot: jj)
-        }
-        if inSub < 16 {
-            for r in 0..<n {
-                for z in inSub..<16 { x[r &* 16 &+ z] = V() }
-            }
-        }
-        for r in 0..<n { scores[r &* scoreStride &+ subBlocks] = decodeTransposeSum16(x + r &* 16) }
-        subBlocks &+= 1
+    let subBlocks = (count &+ 15) / 16
+    let kNext: UnsafeRawPointer? = prefetch ? context.ahead(context.k, context.followK, from: j0, end: end, rowBytes: rowBytes) : nil
+    if subBlocks == 2 {
+        decodeQKTiles(KV.self, N.self, DecodeCount2.self, q: qTile, headDim: headDim, k: kBlock,
+                      tileBytes: 16 &* rowBytes, scores: scores, scoreStride: scoreStride, next: kNext)
+    } else {
+        decodeQKTiles(KV.self, N.self, DecodeCount1.self, q: qTile, headDim: headDim, k: kBlock,
+                      tileBytes: 16 &* rowBytes, scores: scores, scoreStride: scoreStride, next: kNext)
     }
 
     // 2. Online softmax per row (base 2): mask, new max, probabilities, rescale factor, running sum.
@@ -517,7 +483,7 @@ func decodeBlock<KV: DecodeKVElement, N: DecodeCount>(
             var e = decodeExp2(s[b] - m)
             // decodeExp2 may return a tiny positive value for -inf: masked lanes are set to exactly 0.
             if masked { e = decodeMaskLanes(e, from: valid &- b &* 16, with: 0) }
-            s[b] = e
+            s[b] = e * V(repeating: 1 / KV.widenScale)
             sum += e
         }
         context.sums[row] = attnMulAdd(sum, context.sums[row], V(repeating: alpha))
@@ -532,9 +498,7 @@ func decodeBlock<KV: DecodeKVElement, N: DecodeCount>(
     let alpha = UnsafePointer(context.alpha)
     // The V rows to prefetch, row j of this block <-> row j of `vNext`: the next block of this chunk
     // when it is whole, else (last block) the first rows of the caller's next chunk.
-    let vNext: UnsafeRawPointer? = !prefetch ? nil
-        : prefetchRows >= count &+ block ? vBlock + block &* rowBytes
-        : prefetchRows == count && count <= context.followRows ? context.followV : nil
+    let vNext: UnsafeRawPointer? = prefetch ? context.ahead(context.v, context.followV, from: j0, end: end, rowBytes: rowBytes) : nil
     if n <= 4 {
         decodePV(KV.self, N.self, p: p, alpha: alpha, v: vBlock, rowBytes: rowBytes, count: count,
                  acc: accTile, headDim: headDim, next: vNext)
@@ -591,100 +555,6 @@ func decodePV<KV: DecodeKVElement, N: DecodeCount>(
     }
 }
 
-/// Partial dot products of `N.count` query rows (row r at `q + r·qStride`, in 16-float chunks) with two
-/// KV rows: x[r·16 + slot] and x[r·16 + slot + 1] receive the 16-lane vectors whose lane sums are the
-/// scores (reduced later, 16 KV rows at a time, by `attnTransposeSum16`). Each K element is widened once
-/// and used for every query row; each query chunk is loaded once for both KV rows.
-@inline(__always)
-func decodeQKPair<KV: DecodeKVElement, N: DecodeCount>(
-    _: KV.Type, _: N.Type, q: UnsafePointer<SIMD16<Float>>, qStride: Int,
-    k0: UnsafeRawPointer, k1: UnsafeRawPointer, chunks: Int, x: UnsafeMutablePointer<SIMD16<Float>>, slot: Int
-) {
-    typealias V = SIMD16<Float>
-    let n = N.count
-    let q1: UnsafePointer<V> = q + 1 &* qStride
-    let q2: UnsafePointer<V> = q + 2 &* qStride
-    let q3: UnsafePointer<V> = q + 3 &* qStride
-    let q4: UnsafePointer<V> = q + 4 &* qStride
-    let q5: UnsafePointer<V> = q + 5 &* qStride
-    let q6: UnsafePointer<V> = q + 6 &* qStride
-    let q7: UnsafePointer<V> = q + 7 &* qStride
-    var a0 = V(), b0 = V()
-    var a1 = V(), b1 = V()
-    var a2 = V(), b2 = V()
-    var a3 = V(), b3 = V()
-    var a4 = V(), b4 = V()
-    var a5 = V(), b5 = V()
-    var a6 = V(), b6 = V()
-    var a7 = V(), b7 = V()
-    for t in 0..<chunks {
-        let x0 = KV.load(k0, chunk: t)
-        let x1 = KV.load(k1, chunk: t)
-        do { let w = q[t]; a0 = attnMulAdd(a0, w, x0); b0 = attnMulAdd(b0, w, x1) }
-        if n > 1 { let w = q1[t]; a1 = attnMulAdd(a1, w, x0); b1 = attnMulAdd(b1, w, x1) }
-        if n > 2 { let w = q2[t]; a2 = attnMulAdd(a2, w, x0); b2 = attnMulAdd(b2, w, x1) }
-        if n > 3 { let w = q3[t]; a3 = attnMulAdd(a3, w, x0); b3 = attnMulAdd(b3, w, x1) }
-        if n > 4 { let w = q4[t]; a4 = attnMulAdd(a4, w, x0); b4 = attnMulAdd(b4, w, x1) }
-        if n > 5 { let w = q5[t]; a5 = attnMulAdd(a5, w, x0); b5 = attnMulAdd(b5, w, x1) }
-        if n > 6 { let w = q6[t]; a6 = attnMulAdd(a6, w, x0); b6 = attnMulAdd(b6, w, x1) }
-        if n > 7 { let w = q7[t]; a7 = attnMulAdd(a7, w, x0); b7 = attnMulAdd(b7, w, x1) }
-    }
-    let out0: UnsafeMutablePointer<V> = x + slot
-    do { out0[0] = a0; out0[1] = b0 }
-    if n > 1 { out0[16] = a1; out0[17] = b1 }
-    if n > 2 { out0[32] = a2; out0[33] = b2 }
-    if n > 3 { out0[48] = a3; out0[49] = b3 }
-    if n > 4 { out0[64] = a4; out0[65] = b4 }
-    if n > 5 { out0[80] = a5; out0[81] = b5 }
-    if n > 6 { out0[96] = a6; out0[97] = b6 }
-    if n > 7 { out0[112] = a7; out0[113] = b7 }
-}
-
-/// `decodeQKPair` for one KV row.
-@inline(__always)
-func decodeQKSingle<KV: DecodeKVElement, N: DecodeCount>(
-    _: KV.Type, _: N.Type, q: UnsafePointer<SIMD16<Float>>, qStride: Int,
-    k0: UnsafeRawPointer, chunks: Int, x: UnsafeMutablePointer<SIMD16<Float>>, slot: Int
-) {
-    typealias V = SIMD16<Float>
-    let n = N.count
-    let q1: UnsafePointer<V> = q + 1 &* qStride
-    let q2: UnsafePointer<V> = q + 2 &* qStride
-    let q3: UnsafePointer<V> = q + 3 &* qStride
-    let q4: UnsafePointer<V> = q + 4 &* qStride
-    let q5: UnsafePointer<V> = q + 5 &* qStride
-    let q6: UnsafePointer<V> = q + 6 &* qStride
-    let q7: UnsafePointer<V> = q + 7 &* qStride
-    var a0 = V()
-    var a1 = V()
-    var a2 = V()
-    var a3 = V()
-    var a4 = V()
-    var a5 = V()
-    var a6 = V()
-    var a7 = V()
-    for t in 0..<chunks {
-        let x0 = KV.load(k0, chunk: t)
-        do { a0 = attnMulAdd(a0, q[t], x0) }
-        if n > 1 { a1 = attnMulAdd(a1, q1[t], x0) }
-        if n > 2 { a2 = attnMulAdd(a2, q2[t], x0) }
-        if n > 3 { a3 = attnMulAdd(a3, q3[t], x0) }
-        if n > 4 { a4 = attnMulAdd(a4, q4[t], x0) }
-        if n > 5 { a5 = attnMulAdd(a5, q5[t], x0) }
-        if n > 6 { a6 = attnMulAdd(a6, q6[t], x0) }
-        if n > 7 { a7 = attnMulAdd(a7, q7[t], x0) }
-    }
-    let out0: UnsafeMutablePointer<V> = x + slot
-    do { out0[0] = a0 }
-    if n > 1 { out0[16] = a1 }
-    if n > 2 { out0[32] = a2 }
-    if n > 3 { out0[48] = a3 }
-    if n > 4 { out0[64] = a4 }
-    if n > 5 { out0[80] = a5 }
-    if n > 6 { out0[96] = a6 }
-    if n > 7 { out0[112] = a7 }
-}
-
 /// acc[r][t] = alpha[r]·acc[r][t] + Σ_j p[r·pStride + j]·V_j[t] for r < N.count query rows and t < D.count
 /// 16-float chunks of the head dimension, over `count` KV rows (V row j at `v + j·vRowBytes`, already
 /// offset to the tile's first chunk). The N x D accumulators stay in registers for the whole block;
@@ -698,6 +568,7 @@ func decodePVTile<KV: DecodeKVElement, N: DecodeCount, D: DecodeCount>(
 ) {
     typealias V = SIMD16<Float>
     let n = N.count, dd = D.count
+    let chunkBytes: Int = 16 &* KV.bytes
     let p1: UnsafePointer<Float> = p + 1 &* pStride
     let p2: UnsafePointer<Float> = p + 2 &* pStride
     let p3: UnsafePointer<Float> = p + 3 &* pStride
@@ -762,14 +633,11 @@ func decodePVTile<KV: DecodeKVElement, N: DecodeCount, D: DecodeCount>(
             line &+= 64
         }
         np += vRowBytes
-        let v0 = KV.load(vp, chunk: 0)
-        let v1 = dd > 1 ? KV.load(vp, chunk: 1) : V()
-        let v2 = dd > 2 ? KV.load(vp, chunk: 2) : V()
-        let v3 = dd > 3 ? KV.load(vp, chunk: 3) : V()
-        let v4 = dd > 4 ? KV.load(vp, chunk: 4) : V()
-        let v5 = dd > 5 ? KV.load(vp, chunk: 5) : V()
-        let v6 = dd > 6 ? KV.load(vp, chunk: 6) : V()
-        let v7 = dd > 7 ? KV.load(vp, chunk: 7) : V()
+        // D = 1 is the natural-order last chunk of an odd number; D >= 2 tiles start on a pair.
+        let (v0, v1) = dd > 1 ? KV.loadPair(vp) : (KV.loadSingle(vp), V())
+        let (v2, v3) = dd > 3 ? KV.loadPair(vp + 2 &* chunkBytes) : (V(), V())
+        let (v4, v5) = dd > 5 ? KV.loadPair(vp + 4 &* chunkBytes) : (V(), V())
+        let (v6, v7) = dd > 7 ? KV.loadPair(vp + 6 &* chunkBytes) : (V(), V())
         do {
             let s = V(repeating: p[j])
             c0_0 = attnMulAdd(c0_0, s, v0)
@@ -862,61 +730,76 @@ func decodePVTile<KV: DecodeKVElement, N: DecodeCount, D: DecodeCount>(
     }
 }
 
-
-/// `decodeReduceGroups4` lane by lane (for the modules without a shuffle tree).
+/// Scores of N query rows with the 16·T KV positions of T consecutive K tiles from `k` (tile t at
+/// k + t·tileBytes; see the top of this file for the layout, in which each pair of head-dimension
+/// elements of the 16 positions is one `loadPair`): scores[r·scoreStride + t] lane p = q_r·k_{16t+p}
+/// for the scaled query row r at q + r·headDim. Per pair of head-dimension elements the T tiles are
+/// widened once and each query element is broadcast once for T FMAs: 2·N·T FMAs, N·T accumulators,
+/// no horizontal sums. With `next`, the same T tiles of the next block are prefetched into L2, spread
+/// over the loop (prefetches past the cache's end are harmless: they never fault).
 @inline(__always)
-func decodeReduceGroups4Lanes(_ x: UnsafePointer<SIMD16<Float>>) -> (SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>) {
-    var out = (SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>())
-    for p in 0..<16 {
-        let v = x[p]
-        out.0[p] = (v[0] + v[1]) + (v[2] + v[3])
-        out.1[p] = (v[4] + v[5]) + (v[6] + v[7])
-        out.2[p] = (v[8] + v[9]) + (v[10] + v[11])
-        out.3[p] = (v[12] + v[13]) + (v[14] + v[15])
-    }
-    return out
-}
-
-/// Packed Q·K for two groups of 4 query rows (an 8-row tile) and 8 KV positions: x[16·g + p] (lane
-/// 4·i + e) receives Σ_c q[4g + i][4c + e]·k_p[4c + e], so the score of row 4g + i with position p is
-/// the sum of its lanes 4i..4i+3 (`decodeReduceGroups4`: ~2 shuffles per 4 scores instead of ~2 per
-/// score with one partial vector per (row, position)). `q` holds the packed groups (headDim/4 vectors
-/// each, the second at q + headDim/4); K row p (p < 8, rows p >= `rows` read row rows - 1 instead) is
-/// widened 16 elements at a time and each 128-bit lane broadcast (`decodeLane4`) feeds both groups.
-/// Measured on Zen 4 (fp16 KV, d 128, cache-resident): ~10% faster for 8 rows than the 16-way
-/// reduction; slower for 4 rows (the broadcasts, 32 per K row, are then shared by one group only;
-/// broadcasting from a widened copy of K in L1 was slower still: the copy cost ~27 cycles per row).
-@inline(__always)
-func decodeQKPacked<KV: DecodeKVElement>(
-    _: KV.Type, q: UnsafePointer<SIMD16<Float>>, headDim: Int, k: UnsafeRawPointer, rowBytes: Int, rows: Int,
-    x: UnsafeMutablePointer<SIMD16<Float>>
+func decodeQKTiles<KV: DecodeKVElement, N: DecodeCount, T: DecodeCount>(
+    _: KV.Type, _: N.Type, _: T.Type, q: UnsafePointer<Float>, headDim: Int, k: UnsafeRawPointer,
+    tileBytes: Int, scores: UnsafeMutablePointer<SIMD16<Float>>, scoreStride: Int, next: UnsafeRawPointer?
 ) {
     typealias V = SIMD16<Float>
-    let groups = headDim / 4
-    let q1: UnsafePointer<V> = q + groups
-    let last: Int = min(rows, 8) &- 1
-    @inline(__always) func row(_ p: Int) -> UnsafeRawPointer { k + min(p, last) &* rowBytes }
-    let k0 = row(0), k1 = row(1), k2 = row(2), k3 = row(3), k4 = row(4), k5 = row(5), k6 = row(6), k7 = row(7)
-    var a0 = V(), a1 = V(), a2 = V(), a3 = V(), a4 = V(), a5 = V(), a6 = V(), a7 = V()
-    var b0 = V(), b1 = V(), b2 = V(), b3 = V(), b4 = V(), b5 = V(), b6 = V(), b7 = V()
-    for t in 0..<headDim / 16 {
-        let g0: Int = 4 &* t
-        let w00 = q[g0], w01 = q[g0 &+ 1], w02 = q[g0 &+ 2], w03 = q[g0 &+ 3]
-        let w10 = q1[g0], w11 = q1[g0 &+ 1], w12 = q1[g0 &+ 2], w13 = q1[g0 &+ 3]
-        @inline(__always) func step(_ kp: UnsafeRawPointer, _ a: inout V, _ b: inout V) {
-            let kv = KV.load(kp, chunk: t)
-            var piece = decodeLane4(kv, 0)
-            a = attnMulAdd(a, w00, piece); b = attnMulAdd(b, w10, piece)
-            piece = decodeLane4(kv, 1)
-            a = attnMulAdd(a, w01, piece); b = attnMulAdd(b, w11, piece)
-            piece = decodeLane4(kv, 2)
-            a = attnMulAdd(a, w02, piece); b = attnMulAdd(b, w12, piece)
-            piece = decodeLane4(kv, 3)
-            a = attnMulAdd(a, w03, piece); b = attnMulAdd(b, w13, piece)
-        }
-        step(k0, &a0, &b0); step(k1, &a1, &b1); step(k2, &a2, &b2); step(k3, &a3, &b3)
-        step(k4, &a4, &b4); step(k5, &a5, &b5); step(k6, &a6, &b6); step(k7, &a7, &b7)
+    let n = N.count, tiles = T.count
+    let k1: UnsafeRawPointer = k + tileBytes
+    let q1: UnsafePointer<Float> = q + 1 &* headDim
+    let q2: UnsafePointer<Float> = q + 2 &* headDim
+    let q3: UnsafePointer<Float> = q + 3 &* headDim
+    let q4: UnsafePointer<Float> = q + 4 &* headDim
+    let q5: UnsafePointer<Float> = q + 5 &* headDim
+    let q6: UnsafePointer<Float> = q + 6 &* headDim
+    let q7: UnsafePointer<Float> = q + 7 &* headDim
+    var a0 = V(), b0 = V()
+    var a1 = V(), b1 = V()
+    var a2 = V(), b2 = V()
+    var a3 = V(), b3 = V()
+    var a4 = V(), b4 = V()
+    var a5 = V(), b5 = V()
+    var a6 = V(), b6 = V()
+    var a7 = V(), b7 = V()
+    // Bytes of one element pair of one tile, and of the next block's tiles to request per pair (its
+    // tiles are contiguous, like these).
+    let pairBytes: Int = 32 &* KV.bytes
+    let step: Int = tiles &* pairBytes
+    let ahead: UnsafeRawPointer = next ?? k
+    let prefetch = next != nil
+    @inline(__always) func fma2(_ acc: inout V, _ row: UnsafePointer<Float>, _ e: Int, _ x: V, _ y: V) {
+        acc = attnMulAdd(attnMulAdd(acc, V(repeating: row[e]), x), V(repeating: row[e &+ 1]), y)
     }
-    x[0] = a0; x[1] = a1; x[2] = a2; x[3] = a3; x[4] = a4; x[5] = a5; x[6] = a6; x[7] = a7
-    x[16] = b0; x[17] = b1; x[18] = b2; x[19] = b3; x[20] = b4; x[21] = b5; x[22] = b6; x[23] = b7
+    for j in 0..<headDim / 2 {
+        if prefetch {
+            var line = 0
+            while line < step {
+                sgemmLLVMPrefetch(ahead + (j &* step &+ line), 0, 2, 1)
+                line &+= 64
+            }
+        }
+        let e: Int = 2 &* j
+        let (x0, y0) = KV.loadPair(k + j &* pairBytes)
+        let (x1, y1) = tiles > 1 ? KV.loadPair(k1 + j &* pairBytes) : (V(), V())
+        do { fma2(&a0, q, e, x0, y0); if tiles > 1 { fma2(&b0, q, e, x1, y1) } }
+        if n > 1 { fma2(&a1, q1, e, x0, y0); if tiles > 1 { fma2(&b1, q1, e, x1, y1) } }
+        if n > 2 { fma2(&a2, q2, e, x0, y0); if tiles > 1 { fma2(&b2, q2, e, x1, y1) } }
+        if n > 3 { fma2(&a3, q3, e, x0, y0); if tiles > 1 { fma2(&b3, q3, e, x1, y1) } }
+        if n > 4 { fma2(&a4, q4, e, x0, y0); if tiles > 1 { fma2(&b4, q4, e, x1, y1) } }
+        if n > 5 { fma2(&a5, q5, e, x0, y0); if tiles > 1 { fma2(&b5, q5, e, x1, y1) } }
+        if n > 6 { fma2(&a6, q6, e, x0, y0); if tiles > 1 { fma2(&b6, q6, e, x1, y1) } }
+        if n > 7 { fma2(&a7, q7, e, x0, y0); if tiles > 1 { fma2(&b7, q7, e, x1, y1) } }
+    }
+    @inline(__always) func store(_ r: Int, _ a: V, _ b: V) {
+        let out: UnsafeMutablePointer<V> = scores + r &* scoreStride
+        out[0] = a
+        if tiles > 1 { out[1] = b }
+    }
+    store(0, a0, b0)
+    if n > 1 { store(1, a1, b1) }
+    if n > 2 { store(2, a2, b2) }
+    if n > 3 { store(3, a3, b3) }
+    if n > 4 { store(4, a4, b4) }
+    if n > 5 { store(5, a5, b5) }
+    if n > 6 { store(6, a6, b6) }
+    if n > 7 { store(7, a7, b7) }
 }

@@ -1,4 +1,5 @@
 import AccelBenchCore
+import AccelBenchLLM
 import Foundation
 import Testing
 @testable import AccelBenchCLI
@@ -40,5 +41,54 @@ import Testing
         #expect(object?["topology"] != nil && object?["versions"] != nil)
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("out").path)
         #expect(leftovers == ["run.json"])
+    }
+}
+
+/// `run --weights FILE.gguf` end to end on a tiny model, and its bad inputs (exit status 2, one line).
+@Suite(.serialized) struct WeightsCommandLineTests {
+    static func temp(_ name: String) -> URL {
+        FileManager.default.temporaryDirectory.appendingPathComponent("accelbench-weights-\(UInt32.random(in: 0...UInt32.max))-\(name)")
+    }
+
+    /// A 2-layer q8_0 llama written as GGUF.
+    static func tinyModel(at path: String) throws {
+        let config = ModelConfig(name: "tiny", hidden: 64, layers: 2, heads: 4, kvHeads: 2, ffn: 128, vocab: 100, ropeTheta: 10_000, rmsEps: 1e-5)
+        let weights = try ModelWeights.synthetic(config: config, format: .q8_0, seed: 1, pool: WorkerPool(threadCount: 1))
+        var w = try GGUFWriter()
+        try w.addModel(weights)
+        try w.write(to: path)
+    }
+
+    @Test func runsTheFilesModel() throws {
+        let model = WeightsCommandLineTests.temp("tiny.gguf").path
+        let output = WeightsCommandLineTests.temp("run.json").path
+        defer { for p in [model, output] { try? FileManager.default.removeItem(atPath: p) } }
+        try WeightsCommandLineTests.tinyModel(at: model)
+        let status = AccelBench.main(arguments: [
+            "run", "--weights", model, "--shape", "gguf:tg2:d3", "--threads", "1", "--no-ceilings", "--quiet",
+            "--format", "csv", "--output", output,
+        ])
+        #expect(status == 0)
+        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: output))) as? [String: Any]
+        let results = try #require(object?["results"] as? [[String: Any]])
+        #expect(results.count == 1)
+        #expect(results.first?["status"] as? String == "passed")
+        #expect((results.first?["kernelPath"] as? String)?.contains("weights of \(model) (llama)") == true, "\(results.first ?? [:])")
+    }
+
+    @Test func badFilesExitWithTwo() throws {
+        let missing = WeightsCommandLineTests.temp("missing.gguf").path
+        let notGGUF = WeightsCommandLineTests.temp("notes.txt")
+        let truncated = WeightsCommandLineTests.temp("truncated.gguf")
+        defer { for u in [notGGUF, truncated] { try? FileManager.default.removeItem(at: u) } }
+        try Data("hello, not a model\n".utf8).write(to: notGGUF)
+        try WeightsCommandLineTests.tinyModel(at: truncated.path)
+        let bytes = try Data(contentsOf: truncated)
+        try bytes.prefix(bytes.count / 2).write(to: truncated)
+        for path in [missing, notGGUF.path, truncated.path] {
+            let status = AccelBench.main(arguments: ["run", "--weights", path, "--no-ceilings", "--quiet"])
+            #expect(status == ExitStatus.usageError.rawValue, "\(path)")
+        }
+        #expect(AccelBench.main(arguments: ["run", "--weights", missing, "--vocab", "100"]) == ExitStatus.usageError.rawValue)
     }
 }

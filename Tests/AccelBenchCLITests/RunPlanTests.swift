@@ -136,3 +136,59 @@ import Testing
         }
     }
 }
+
+/// `--weights`: the plan's rules (no file is read here: the plan gets the file's dtype and layers).
+@Suite struct WeightsRunPlanTests {
+    static let file = RunPlan.WeightsFile(path: "m.gguf", dtype: .q8_0, layers: 16)
+
+    func plan(_ configure: (inout RunPlan.Selection) -> Void) throws -> RunPlan {
+        var s = RunPlan.Selection()
+        s.weightsFile = WeightsRunPlanTests.file
+        s.threads = [1]
+        configure(&s)
+        return try RunPlan(s, backends: AllBackends.list(), cores: 2, streamElements: 1 << 20)
+    }
+
+    func message(_ configure: (inout RunPlan.Selection) -> Void) -> String? {
+        do {
+            _ = try plan(configure)
+            Issue.record("expected an error")
+            return nil
+        } catch {
+            return (error as? AccelBenchError)?.message
+        }
+    }
+
+    func llmShapes(_ p: RunPlan) -> [String] {
+        p.cases.compactMap { if case let .llm(l) = $0.shape { l.description } else { nil } }
+    }
+
+    @Test func suiteShapesRunTheFilesModelInItsDType() throws {
+        // No workload: llm; the suite's llama-bench shapes become the file's model, whole.
+        let standard = try plan { $0.suite = .standard }
+        #expect(standard.cases.allSatisfy { $0.workload == .llm && $0.dtype == .q8_0 && $0.backend == "swift-llm" })
+        #expect(llmShapes(standard) == ["gguf:pp512", "gguf:tg128"])
+        // The quick suite has no llm entry: the default shape.
+        #expect(llmShapes(try plan { _ in }) == ["gguf:tg128"])
+        // --layers runs the first layers; --dtype may name the file's.
+        let layers = try plan { $0.layers = 4; $0.dtypes = ["q8_0"]; $0.shapes = ["gguf:pp64", "gguf:tg8:d32"] }
+        #expect(llmShapes(layers) == ["gguf:pp64:layers4", "gguf:tg8:d32:layers4"])
+        // Other workloads may run beside it.
+        let mixed = try plan { $0.workloads = ["llm", "stream"] }
+        #expect(mixed.cases.contains { $0.workload == .stream } && llmShapes(mixed) == ["gguf:tg128"])
+    }
+
+    @Test func badCombinationsAreUsageErrors() {
+        #expect(message { $0.shapes = ["llama3-8b:tg128:layers4"] }
+            == "llm shape llama3-8b:tg128:layers4: with --weights, llm shapes run the file's model: write gguf:tg128:layers4 (a preset's synthetic weights run without --weights)")
+        #expect(message { $0.dtypes = ["q4_0"] }?.contains("--weights m.gguf holds q8_0 weights, so llm runs in q8_0, not q4_0") == true)
+        #expect(message { $0.layers = 17 } == "--weights m.gguf has 16 layers, so it cannot run 17; ask for 1 to 16 (--layers or the shape's layersN)")
+        #expect(message { $0.shapes = ["gguf:tg8:layers20"] }?.contains("cannot run 20") == true)
+        #expect(message { $0.shapes = ["gguf:tg8:vocab100"] }?.contains("drop vocab100") == true)
+        #expect(message { $0.vocab = 32000 } == "--vocab cannot be used with --weights: the vocabulary is the file's")
+        #expect(message { $0.workloads = ["matmul"] }?.contains("is for the llm workload") == true)
+        #expect(message { $0.backends = ["swift-simd"] }?.contains("is for the llm workload") == true)
+        // And a gguf shape without --weights.
+        #expect(message { $0.weightsFile = nil; $0.shapes = ["gguf:tg8"] } == "llm shape gguf:tg8 runs the model of a GGUF file; pass it with --weights FILE.gguf")
+    }
+}

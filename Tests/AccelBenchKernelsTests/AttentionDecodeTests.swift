@@ -24,6 +24,8 @@ import Testing
         let q: UnsafeMutablePointer<Float>
         let k: UnsafeMutableRawPointer
         let v: UnsafeMutableRawPointer
+        /// K again in the decode kernel's tiles (`AttentionKeyTiles`), the layout the plan reads.
+        let kTiles: UnsafeMutableRawPointer
         let o: UnsafeMutablePointer<Float>
 
         /// Seeded inputs in [-1, 1) (K and V rounded to fp16 when the geometry says so); Q scaled by
@@ -46,20 +48,33 @@ import Testing
                     }
                 }
             }
+            let items = geometry.batch * geometry.kvHeads
+            let tileBytes = AttentionKeyTiles.bytes(items: items, kvLength: geometry.kvLength, headDim: geometry.headDim,
+                                                    elementBytes: geometry.kvType.bytes)
+            kTiles = .allocate(byteCount: tileBytes, alignment: 64)
             o = .allocate(capacity: geometry.queryElements)
+            tileKeys()
+        }
+
+        /// (Re)builds `kTiles` from the rows in `k`.
+        func tileKeys() {
+            let g = geometry
+            AttentionKeyTiles.pack(rows: k, into: kTiles, items: g.batch * g.kvHeads, kvLength: g.kvLength,
+                                   headDim: g.headDim, elementBytes: g.kvType.bytes)
         }
 
         deinit {
             q.deallocate()
             k.deallocate()
             v.deallocate()
+            kTiles.deallocate()
             o.deallocate()
         }
 
         /// Runs `plan` on NaN-poisoned O and compares every element with the reference.
         func check(_ plan: AttentionDecodePlan) -> (scaledError: Double, nmse: Double) {
             o.initialize(repeating: .nan, count: geometry.queryElements)
-            plan.run(q: q, k: k, v: v, o: o)
+            plan.run(q: q, k: kTiles, v: v, o: o)
             let g = geometry, d = g.headDim
             let scores = UnsafeMutablePointer<Double>.allocate(capacity: g.kvLength)
             defer { scores.deallocate() }
@@ -106,7 +121,8 @@ import Testing
         // KV length 1, with and without causal, fp32 and fp16.
         Case(geometry: geometry(kv: 1)),
         Case(geometry: geometry(kv: 1, causal: true, fp16: true)),
-        // KV lengths that are not a multiple of the block (32) or of the chunk.
+        // KV lengths that are not a multiple of the block (32), the K tile (16) or the chunk (the
+        // plan rounds a chunk length up to whole tiles: 45 -> 48, 7 -> 16, 24 -> 32).
         Case(geometry: geometry(kv: 77), chunkLength: 32),
         Case(geometry: geometry(kv: 100, fp16: true), chunkLength: 45),
         Case(geometry: geometry(kv: 33, causal: true), chunkLength: 7),
@@ -133,8 +149,8 @@ import Testing
         Case(geometry: geometry(heads: 3, kvHeads: 1, q: 3, kv: 64, causal: true), chunkLength: 32),
         Case(geometry: geometry(heads: 4, kvHeads: 1, q: 3, kv: 64, fp16: true)),
         Case(geometry: geometry(heads: 8, kvHeads: 1, q: 7, kv: 48, causal: true, fp16: true), chunkLength: 16),
-        // 8-row tiles (the packed Q·K path on AVX-512): large logits, d = 80, blocks ending 1-8 and
-        // 9-15 positions into a 16-position sub-block; 15 rows = a packed tile of 8 + one of 7.
+        // 8-row tiles: large logits, d = 80 (a natural-order last V chunk after the fp16 pairs),
+        // blocks ending 1-8 and 9-15 positions into a 16-position K tile; 15 rows = tiles of 8 + 7.
         Case(geometry: geometry(heads: 8, kvHeads: 1, kv: 37, d: 80, fp16: true, scale: 300), chunkLength: 35),
         Case(geometry: geometry(heads: 5, kvHeads: 1, q: 3, kv: 61, causal: true), chunkLength: 29),
         // Batch > 1, several KV heads, default chunking.
@@ -155,6 +171,62 @@ import Testing
                     let (scaled, nmse) = problem.check(plan)
                     #expect(scaled <= Self.scaledErrorTolerance, "\(isa) \(threads)t \(plan.kernelPath): scaled error \(scaled)")
                     #expect(nmse <= Self.nmseTolerance, "\(isa) \(threads)t \(plan.kernelPath): NMSE \(nmse)")
+                }
+            }
+        }
+    }
+
+    /// fp16 K and V are widened by moving exponent bits (exact for every finite value): zeros of both
+    /// signs, subnormals (the smallest, the largest, negative), the smallest normal, ±1, the largest
+    /// finite value and an ordinary one, in every lane position of the K pairs and V chunks.
+    @Test func fp16WideningIsExactForEveryFiniteKind() {
+        let specials: [UInt16] = [0x0000, 0x8000, 0x0001, 0x8001, 0x03ff, 0x83ff, 0x0400, 0x3c00, 0xbc00, 0x7bff, 0xfbff, 0x3555, 0x1234]
+        // V of zeros and subnormals only (with the smallest normal): the output is of their size, so a
+        // subnormal widened wrongly (flushed, or off by a power of two) shows.
+        let small: [UInt16] = [0x0000, 0x8000, 0x0001, 0x8001, 0x03ff, 0x83ff, 0x0200, 0x0400, 0x0155]
+        let g = Self.geometry(heads: 4, kvHeads: 1, kv: 80, d: 80, fp16: true, scale: 1e-4)
+        for (keys, values) in [(specials, specials), (specials, small)] {
+            let problem = Problem(g, seed: 7)
+            for i in 0..<g.kvElements {
+                problem.k.storeBytes(of: keys[i % keys.count], toByteOffset: 2 * i, as: UInt16.self)
+                problem.v.storeBytes(of: values[(i * 7 + 3) % values.count], toByteOffset: 2 * i, as: UInt16.self)
+            }
+            problem.tileKeys()
+            for isa in CPUISA.supportedISAs {
+                let plan = AttentionDecodePlan(geometry: g, isa: isa, pool: WorkerPool(threadCount: 2), chunkLength: 32)
+                let (scaled, nmse) = problem.check(plan)
+                #expect(scaled <= Self.scaledErrorTolerance, "\(isa) V \(values.count) kinds: scaled error \(scaled)")
+                #expect(nmse <= Self.nmseTolerance, "\(isa) V \(values.count) kinds: NMSE \(nmse)")
+            }
+        }
+    }
+
+    /// The tiled K layout: position p's element d lands where the kernel reads it, the padding of the
+    /// last tile is zero, and the tile of a multiple of 16 starts at the row-major offset.
+    @Test func keyTilesLayout() {
+        let d = 32, kv = 20
+        for bytes in [2, 4] {
+            let rows = UnsafeMutableRawPointer.allocate(byteCount: kv * d * bytes, alignment: 64)
+            let tiles = UnsafeMutableRawPointer.allocate(
+                byteCount: AttentionKeyTiles.bytes(items: 1, kvLength: kv, headDim: d, elementBytes: bytes), alignment: 64)
+            defer { rows.deallocate(); tiles.deallocate() }
+            #expect(AttentionKeyTiles.itemBytes(kvLength: kv, headDim: d, elementBytes: bytes) == 32 * d * bytes)
+            for p in 0..<kv {
+                for e in 0..<d {
+                    let value = UInt32(p * 1000 + e + 1)
+                    if bytes == 2 { rows.storeBytes(of: UInt16(value), toByteOffset: (p * d + e) * 2, as: UInt16.self) }
+                    else { rows.storeBytes(of: value, toByteOffset: (p * d + e) * 4, as: UInt32.self) }
+                }
+            }
+            AttentionKeyTiles.pack(rows: rows, into: tiles, items: 1, kvLength: kv, headDim: d, elementBytes: bytes)
+            for p in 0..<32 {
+                let tile = p / 16, lane = p % 16
+                for e in 0..<d {
+                    // fp32: [tile][d][16]; fp16: [tile][d/2][16][2].
+                    let index = bytes == 4 ? (tile * d + e) * 16 + lane : ((tile * d / 2 + e / 2) * 16 + lane) * 2 + e % 2
+                    let stored = bytes == 2 ? UInt32(tiles.load(fromByteOffset: index * 2, as: UInt16.self))
+                        : tiles.load(fromByteOffset: index * 4, as: UInt32.self)
+                    #expect(stored == (p < kv ? UInt32(p * 1000 + e + 1) : 0), "\(bytes)-byte p \(p) e \(e)")
                 }
             }
         }
