@@ -168,7 +168,6 @@ public final class AttentionDecodePlan: @unchecked Sendable {
         let partials = self.partials, stats = self.stats, counters = self.counters
         let workspaces = self.workspaces, isa = self.isa
         let unitFloats = rows * d, statStride = rows * 2
-        // Always on the pool, even with one worker: its threads carry the caller's CPU binding.
         // `WorkerPool.run` publishes the counters' reset to the workers (it takes a lock).
         pool.run { worker in
             let workspace = workspaces[worker]

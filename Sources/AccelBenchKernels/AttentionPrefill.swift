@@ -132,7 +132,6 @@ public final class AttentionPrefillPlan: @unchecked Sendable {
         let halfKV = g.kvType == .fp16
         let headStride = qLen * d
         nextItem.store(0, ordering: .relaxed)
-        // Always on the pool, even with one worker: its threads carry the caller's CPU binding.
         pool.run { worker in
             let buffer = scratch[worker]
             while true {

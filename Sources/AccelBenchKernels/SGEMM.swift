@@ -90,7 +90,6 @@ public final class SGEMMPlan: @unchecked Sendable {
         runLock.lock()
         defer { runLock.unlock() }
         let slices = self.slices, workspaces = self.workspaces, isa = self.isa, k = self.k
-        // Always on the pool, even with one worker: its threads carry the caller's CPU binding.
         pool.run { index in
             guard index < slices.count else { return }
             SGEMMPlan.runSlice(slices[index], k: k, isa: isa, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc,

@@ -1,4 +1,7 @@
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 import Testing
 @testable import AccelBenchCore
 
@@ -41,10 +44,25 @@ import Testing
         }
     }
 
-    @Test func onStartRunsOnEachWorker() {
+    /// onStart runs on each helper thread (workers 1 and up); worker 0 is the calling thread, which
+    /// the pool leaves unbound.
+    @Test func onStartRunsOnEachHelper() {
         let started = Mutex(Set<Int>())
-        let pool = WorkerPool(threadCount: 2) { index in started.withLock { _ = $0.insert(index) } }
+        let pool = WorkerPool(threadCount: 3) { index in started.withLock { _ = $0.insert(index) } }
         pool.run { _ in }
-        #expect(started.withLock { $0 } == [0, 1])
+        #expect(started.withLock { $0 } == [1, 2])
+    }
+
+    /// Worker 0 is the thread that called run; the others are distinct helper threads.
+    @Test func callerIsWorkerZero() {
+        let pool = WorkerPool(threadCount: 3)
+        let caller = pthread_self()
+        let threads = Mutex([Int: pthread_t]())
+        pool.run { index in threads.withLock { $0[index] = pthread_self() } }
+        let seen = threads.withLock { $0 }
+        #expect(seen.count == 3)
+        #expect(pthread_equal(seen[0]!, caller) != 0)
+        #expect(pthread_equal(seen[1]!, caller) == 0 && pthread_equal(seen[2]!, caller) == 0)
+        #expect(pthread_equal(seen[1]!, seen[2]!) == 0)
     }
 }
