@@ -7,6 +7,6 @@ import AccelBenchLLM
 /// shapes on `model`, the `--weights` file's).
 enum AllBackends {
     static func list(isa: CPUISA? = nil, model: GGUFModel? = nil) -> [any Backend] {
-        CPUBackends.all(isa: isa) + [LLMBackend(model: model)]
+        CPUBackends.all(isa: isa) + [LLMBackend(model: model, isa: isa)]
     }
 }

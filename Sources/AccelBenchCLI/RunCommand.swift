@@ -23,16 +23,16 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Suite: quick, standard or full.")
     var suite: Suite = .quick
 
-    @Option(name: .long, help: ArgumentHelp("Workloads (matmul, stream, attention).", valueName: "list"))
+    @Option(name: .long, help: ArgumentHelp("Workloads (matmul, stream, attention, qgemv, qgemm, llm).", valueName: "list"))
     var workload: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("Backends (swift-simd, openblas, bf16, reference, c).", valueName: "list"))
+    @Option(name: .long, help: ArgumentHelp("Backends (swift-simd, openblas, bf16, reference, c, quant, swift-llm).", valueName: "list"))
     var backend: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("Shape, repeatable: MxNxK for matmul; ELEMENTS or KERNEL:ELEMENTS for stream; b1:h32:kvh8:q2048:kv2048:d128:causal, MODEL:prefillN or MODEL:decodeN for attention (models: accelbench list models).", valueName: "shape"))
+    @Option(name: .long, help: ArgumentHelp("Shape, repeatable: MxNxK for matmul; ELEMENTS or KERNEL:ELEMENTS for stream; b1:h32:kvh8:q2048:kv2048:d128:causal, MODEL:prefillN or MODEL:decodeN for attention; MxNxK[:hot|:cold] for qgemv/qgemm; MODEL:ppN or MODEL:tgN[:dD] for llm (models: accelbench list models).", valueName: "shape"))
     var shape: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("Dtypes (fp32, bf16; fp64 for stream; the KV cache for attention: kv=f32, kv=f16).", valueName: "list"))
+    @Option(name: .long, help: ArgumentHelp("Dtypes (fp32, bf16; fp64 for stream; the KV cache for attention: kv=f32, kv=f16; q8_0, q4_0, w8a8 for qgemv/qgemm; q8_0, q4_0 for llm).", valueName: "list"))
     var dtype: [String] = []
 
     @Option(name: .long, help: ArgumentHelp("Thread counts (default: 1 and all cores).", valueName: "list"))
@@ -47,7 +47,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Seed of the random inputs.")
     var seed: UInt64 = 0x5EED
 
-    @Option(help: "Force the ISA of our Swift kernels (avx512, avx2, portable). Default: the best the CPU has.")
+    @Option(help: "Force the ISA of our kernels (avx512, avx2, portable): the Swift SIMD GEMM and attention, and the quantized C kernels and llm engine (avx512 = the VNNI path there). Default: the best the CPU has.")
     var isa: CPUISA?
 
     @Option(

@@ -5,7 +5,7 @@ import AccelBenchKernels
 public enum CPUBackends {
     /// - Parameter isa: forces the instruction-set path of our own kernels (nil: the best this CPU has).
     public static func all(isa: CPUISA? = nil) -> [any Backend] {
-        [SwiftSIMDBackend(isa: isa), BF16Backend(), QuantBackend(), OpenBLASBackend(), ReferenceBackend(), StreamBackend()]
+        [SwiftSIMDBackend(isa: isa), BF16Backend(), QuantBackend(path: isa.map(QuantizedGEMMPlan.Path.init(isa:))), OpenBLASBackend(), ReferenceBackend(), StreamBackend()]
     }
 
     /// Looks a backend up by name, listing the valid names when it is unknown.

@@ -223,6 +223,15 @@ public final class QuantizedGEMMPlan: @unchecked Sendable {
         public static func detect() -> Path { allCases.first { $0.isSupported } ?? .portable }
         /// Every path this CPU runs, fastest first.
         public static var supported: [Path] { allCases.filter { $0.isSupported } }
+
+        /// The path of an instruction-set choice (`--isa`): AVX-512 means the VNNI path.
+        public init(isa: CPUISA) {
+            switch isa {
+            case .avx512: self = .avx512vnni
+            case .avx2: self = .avx2
+            case .portable: self = .portable
+            }
+        }
     }
 
     public let weights: QuantizedMatrix

@@ -16,9 +16,15 @@ public struct LLMBackend: Backend {
     /// The model `gguf:` shapes run (nil: no file given).
     public let model: GGUFModel?
 
-    public init(availableMemory: @escaping @Sendable () -> Int = LLMBackend.freeMemory, model: GGUFModel? = nil) {
+    /// Forces the instruction set of the attention kernels and the quantized GEMM path (nil: the best
+    /// this CPU runs).
+    public let isa: CPUISA?
+
+    public init(availableMemory: @escaping @Sendable () -> Int = LLMBackend.freeMemory, model: GGUFModel? = nil,
+                isa: CPUISA? = nil) {
         self.availableMemory = availableMemory
         self.model = model
+        self.isa = isa
     }
 
     /// The llm dtype of a weight format.
@@ -61,6 +67,9 @@ public struct LLMBackend: Backend {
         guard case let .llm(shape) = spec.shape, spec.dtype == .q4_0 || spec.dtype == .q8_0 else {
             return "swift-llm runs the llm workload in q4_0 and q8_0"
         }
+        if let isa, !isa.isSupported || !QuantizedGEMMPlan.Path(isa: isa).isSupported {
+            return "this CPU cannot run the \(isa.rawValue) kernels"
+        }
         let config: ModelConfig
         do {
             config = try self.config(shape)
@@ -85,11 +94,11 @@ public struct LLMBackend: Backend {
         let config = try self.config(shape)
         if shape.model == LLMShape.fileModel, let model {
             let weights = try model.weights(layers: config.layers)
-            return try LLMCase(shape: shape, weights: weights, pool: context.pool, seed: context.seed, origin: model.origin)
+            return try LLMCase(shape: shape, weights: weights, pool: context.pool, seed: context.seed, origin: model.origin, isa: isa)
         }
         let format: QuantFormat = spec.dtype == .q8_0 ? .q8_0 : .q4_0
         let weights = try ModelWeights.synthetic(config: config, format: format, seed: context.seed, pool: context.pool)
-        return try LLMCase(shape: shape, weights: weights, pool: context.pool, seed: context.seed, origin: "synthetic weights")
+        return try LLMCase(shape: shape, weights: weights, pool: context.pool, seed: context.seed, origin: "synthetic weights", isa: isa)
     }
 }
 
@@ -111,12 +120,12 @@ final class LLMCase: PreparedCase {
     /// Where the weights come from ("synthetic weights", "weights of FILE (...)"), for the kernel path.
     let origin: String
 
-    init(shape: LLMShape, weights: ModelWeights, pool: WorkerPool, seed: UInt64, origin: String) throws {
+    init(shape: LLMShape, weights: ModelWeights, pool: WorkerPool, seed: UInt64, origin: String, isa: CPUISA? = nil) throws {
         self.shape = shape
         self.weights = weights
         self.origin = origin
         vocab = weights.config.vocab
-        session = try ModelSession(weights: weights, context: shape.depth + shape.tokens + 8, pool: pool)
+        session = try ModelSession(weights: weights, context: shape.depth + shape.tokens + 8, pool: pool, isa: isa)
         let tokens = ModelBenchmark.tokens(shape.depth + shape.tokens, vocab: vocab, seed: seed)
         prompt = shape.mode == .pp ? Array(tokens.prefix(shape.tokens)) : Array(tokens.prefix(shape.depth))
         generated = shape.mode == .tg ? Array(tokens.suffix(shape.tokens)) : []
@@ -129,7 +138,7 @@ final class LLMCase: PreparedCase {
 
     var kernelPath: String {
         let c = weights.config
-        return "swift-llm \(c.name) \(c.layers) layers, hidden \(c.hidden), vocab \(c.vocab), \(weights.format.rawValue) weights \(Format.bytes(weights.byteCount)) (\(origin)), fp32 KV cache, \(session.pool.threadCount) thread(s)"
+        return "swift-llm \(c.name) \(c.layers) layers, hidden \(c.hidden), vocab \(c.vocab), \(weights.format.rawValue) weights \(Format.bytes(weights.byteCount)) (\(origin)), fp32 KV cache, \(session.gemmPath.rawValue) GEMM, \(session.isa.rawValue) attention, \(session.pool.threadCount) thread(s)"
     }
 
     /// Weights read per call: every weight once per step (pp: one batched step; tg: one per token).

@@ -28,7 +28,10 @@ public final class ModelSession {
     /// KV positions the cache holds.
     public let context: Int
     public let pool: WorkerPool
+    /// The attention kernels' instruction set.
     public let isa: CPUISA
+    /// The quantized GEMM/GEMV kernels' path (the `isa` given to `init`, or the fastest one here).
+    public let gemmPath: QuantizedGEMMPlan.Path
     /// Positions cached so far (the depth the next token is at).
     public private(set) var length = 0
 
@@ -71,7 +74,8 @@ public final class ModelSession {
 
     /// - Parameters:
     ///   - context: KV cache capacity in positions.
-    ///   - isa: attention kernel module; nil picks `CPUISA.detect()`.
+    ///   - isa: instruction set of the attention kernels and the quantized GEMM path (AVX-512: VNNI);
+    ///     nil picks the best this CPU runs.
     public init(weights: ModelWeights, context: Int, pool: WorkerPool, isa: CPUISA? = nil) throws {
         let config = weights.config
         guard context >= 1 else { throw AccelBenchError(.invalidArgument, "ModelSession: context must be >= 1") }
@@ -95,7 +99,8 @@ public final class ModelSession {
         last = .allocate(capacity: config.hidden)
         logits = .allocate(capacity: config.vocab)
         logits.initialize(repeating: 0, count: config.vocab)
-        outputPlan = QuantizedGEMMPlan(weights: weights.output, tokens: 1, pool: pool)
+        gemmPath = isa.map(QuantizedGEMMPlan.Path.init(isa:)) ?? .detect()
+        outputPlan = QuantizedGEMMPlan(weights: weights.output, tokens: 1, pool: pool, path: gemmPath)
         let d = config.headDim
         let factors = weights.ropeFrequencyFactors
         inverseFrequencies = (0..<(d / 2)).map { i in
@@ -160,13 +165,13 @@ public final class ModelSession {
         if let p = gemmPlans[n] { return p }
         let p = weights.layers.map { l in
             LayerPlans(
-                wq: QuantizedGEMMPlan(weights: l.wq, tokens: n, pool: pool),
-                wk: QuantizedGEMMPlan(weights: l.wk, tokens: n, pool: pool),
-                wv: QuantizedGEMMPlan(weights: l.wv, tokens: n, pool: pool),
-                wo: QuantizedGEMMPlan(weights: l.wo, tokens: n, pool: pool),
-                wGate: QuantizedGEMMPlan(weights: l.wGate, tokens: n, pool: pool),
-                wUp: QuantizedGEMMPlan(weights: l.wUp, tokens: n, pool: pool),
-                wDown: QuantizedGEMMPlan(weights: l.wDown, tokens: n, pool: pool))
+                wq: QuantizedGEMMPlan(weights: l.wq, tokens: n, pool: pool, path: gemmPath),
+                wk: QuantizedGEMMPlan(weights: l.wk, tokens: n, pool: pool, path: gemmPath),
+                wv: QuantizedGEMMPlan(weights: l.wv, tokens: n, pool: pool, path: gemmPath),
+                wo: QuantizedGEMMPlan(weights: l.wo, tokens: n, pool: pool, path: gemmPath),
+                wGate: QuantizedGEMMPlan(weights: l.wGate, tokens: n, pool: pool, path: gemmPath),
+                wUp: QuantizedGEMMPlan(weights: l.wUp, tokens: n, pool: pool, path: gemmPath),
+                wDown: QuantizedGEMMPlan(weights: l.wDown, tokens: n, pool: pool, path: gemmPath))
         }
         gemmPlans[n] = p
         return p

@@ -42,6 +42,23 @@ import Testing
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("out").path)
         #expect(leftovers == ["run.json"])
     }
+
+    /// --isa reaches the quantized kernels (its path names the ISA that ran) and the llm engine.
+    @Test func isaForcesTheQuantizedPath() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("accelbench-isa-\(UInt32.random(in: 0...UInt32.max)).json").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let status = AccelBench.main(arguments: [
+            "run", "--no-ceilings", "--workload", "qgemv", "--shape", "64x1x64:hot", "--dtype", "q4_0", "--threads", "1",
+            "--isa", "portable", "--output", path, "--quiet", "--format", "csv",
+        ])
+        #expect(status == 0)
+        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any]
+        let results = object?["results"] as? [[String: Any]]
+        let kernel = results?.first?["kernelPath"] as? String ?? ""
+        #expect(kernel.contains("portable"), "\(kernel)")
+        let llm = AllBackends.list(isa: .portable).compactMap { $0 as? LLMBackend }.first
+        #expect(llm?.isa == .portable)
+    }
 }
 
 /// `run --weights FILE.gguf` end to end on a tiny model, and its bad inputs (exit status 2, one line).
