@@ -34,6 +34,7 @@ let package = Package(
             name: "AccelBenchCPU",
             dependencies: ["AccelBenchCore", "AccelBenchKernels", "AccelBenchTopology", "COpenBLAS", "CKernels"]),
         .target(name: "AccelBenchLLM", dependencies: ["AccelBenchCore", "AccelBenchKernels"]),
+        .target(name: "AccelBenchPower", dependencies: ["AccelBenchCore"]),
         .target(
             name: "AccelBenchCLI",
             dependencies: [
@@ -61,6 +62,7 @@ let package = Package(
         .testTarget(name: "AccelBenchKernelsTests", dependencies: ["AccelBenchKernels", "AccelBenchCore", "CKernels"]),
         .testTarget(name: "AccelBenchCPUTests", dependencies: ["AccelBenchCPU", "AccelBenchCore"]),
         .testTarget(name: "AccelBenchLLMTests", dependencies: ["AccelBenchLLM", "AccelBenchKernels", "AccelBenchCore"]),
+        .testTarget(name: "AccelBenchPowerTests", dependencies: ["AccelBenchPower", "AccelBenchCore"]),
         .testTarget(name: "AccelBenchCLITests", dependencies: ["AccelBenchCLI", "AccelBenchCore", "AccelBenchLLM"]),
     ]
 )
