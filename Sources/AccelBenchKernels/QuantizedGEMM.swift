@@ -288,6 +288,25 @@ public final class QuantizedGEMMPlan: @unchecked Sendable {
         }
     }
 
+    /// Worker w's share: its rows of Y from quantized activations `act`.
+    private func multiply(_ w: Int, _ act: UnsafeRawPointer, y: UnsafeMutablePointer<Float>, ldy: Int) {
+        let rows = rowSlices[w]
+        if rows.isEmpty { return }
+        let (m, k, n) = (weights.rows, weights.columns, self.n)
+        let (m0, m1) = (rows.lowerBound, rows.upperBound)
+        let gguf = UnsafeRawPointer(weights.blocks), repacked = weights.repacked.map { UnsafeRawPointer($0) }
+        switch (path, weights.format) {
+        case (.avx512vnni, .q8_0): ckernels_q8_0_gemm_avx512vnni(m, n, k, repacked, act, y, ldy, m0, m1)
+        case (.avx512vnni, .q4_0): ckernels_q4_0_gemm_avx512vnni(m, n, k, repacked, act, y, ldy, m0, m1)
+        case (.avx2, .q8_0): ckernels_q8_0_gemm_avx2(m, n, k, repacked, act, y, ldy, m0, m1)
+        case (.avx2, .q4_0): ckernels_q4_0_gemm_avx2(m, n, k, repacked, act, y, ldy, m0, m1)
+        case (.portable, .q8_0):
+            ckernels_q8_0_gemm_portable(m, n, k, gguf.assumingMemoryBound(to: ckernels_block_q8_0.self), act, y, ldy, m0, m1)
+        case (.portable, .q4_0):
+            ckernels_q4_0_gemm_portable(m, n, k, gguf.assumingMemoryBound(to: ckernels_block_q4_0.self), act, y, ldy, m0, m1)
+        }
+    }
+
     /// Y (n x M, row stride ldy >= M) = X (n x K, row stride ldx >= K) · Wᵀ; X must be finite.
     public func run(x: UnsafePointer<Float>, ldx: Int, y: UnsafeMutablePointer<Float>, ldy: Int) {
         let (m, k, n) = (weights.rows, weights.columns, self.n)
@@ -295,30 +314,14 @@ public final class QuantizedGEMMPlan: @unchecked Sendable {
         if n == 0 || m == 0 { return }
         runLock.lock()
         defer { runLock.unlock() }
-        let acts = activations, slices = rowSlices, format = weights.format
-        let cPath = path.cPath, cFormat = format.cFormat, path = self.path
-        let gguf = UnsafeRawPointer(weights.blocks), repacked = weights.repacked.map { UnsafeRawPointer($0) }
-        let multiply = { (w: Int, act: UnsafeRawPointer) in
-            let rows = slices[w]
-            if rows.isEmpty { return }
-            let (m0, m1) = (rows.lowerBound, rows.upperBound)
-            switch (path, format) {
-            case (.avx512vnni, .q8_0): ckernels_q8_0_gemm_avx512vnni(m, n, k, repacked, act, y, ldy, m0, m1)
-            case (.avx512vnni, .q4_0): ckernels_q4_0_gemm_avx512vnni(m, n, k, repacked, act, y, ldy, m0, m1)
-            case (.avx2, .q8_0): ckernels_q8_0_gemm_avx2(m, n, k, repacked, act, y, ldy, m0, m1)
-            case (.avx2, .q4_0): ckernels_q4_0_gemm_avx2(m, n, k, repacked, act, y, ldy, m0, m1)
-            case (.portable, .q8_0):
-                ckernels_q8_0_gemm_portable(m, n, k, gguf.assumingMemoryBound(to: ckernels_block_q8_0.self), act, y, ldy, m0, m1)
-            case (.portable, .q4_0):
-                ckernels_q4_0_gemm_portable(m, n, k, gguf.assumingMemoryBound(to: ckernels_block_q4_0.self), act, y, ldy, m0, m1)
-            }
-        }
+        let acts = activations, slices = rowSlices
+        let cPath = path.cPath, cFormat = weights.format.cFormat
         if n <= QuantizedGEMMPlan.gemvTokens {
             // GEMV: each worker quantizes all n tokens into its own buffer, then multiplies its rows.
             pool.run { w in
                 if slices[w].isEmpty { return }
                 ckernels_qact_quantize(cPath, cFormat, 0, n, n, k, x, ldx, acts[w])
-                multiply(w, UnsafeRawPointer(acts[w]))
+                multiply(w, UnsafeRawPointer(acts[w]), y: y, ldy: ldy)
             }
         } else {
             let workers = pool.threadCount
@@ -328,7 +331,39 @@ public final class QuantizedGEMMPlan: @unchecked Sendable {
                     ckernels_qact_quantize(cPath, cFormat, tokens.lowerBound, tokens.upperBound, n, k, x, ldx, acts[0])
                 }
             }
-            pool.run { w in multiply(w, UnsafeRawPointer(acts[0])) }
+            pool.run { w in multiply(w, UnsafeRawPointer(acts[0]), y: y, ldy: ldy) }
+        }
+    }
+
+    /// Several products of one X, Y_i = X · W_iᵀ (each Y_i n x M_i, contiguous), e.g. a layer's Q, K
+    /// and V projections: for GEMV token counts (n <= gemvTokens) in ONE pool job, where each worker
+    /// quantizes X once and then computes its rows of every matrix, so the small matrices (K and V
+    /// are a quarter of Q in GQA models) stream back to back instead of each paying a job's start,
+    /// ramp-up and join. Larger n runs the plans one after another. The plans must share the pool,
+    /// n, K, format and path.
+    public static func run(_ plans: [QuantizedGEMMPlan], x: UnsafePointer<Float>, outputs: [UnsafeMutablePointer<Float>]) {
+        precondition(plans.count == outputs.count, "QuantizedGEMMPlan.run: one output per plan")
+        guard let first = plans.first else { return }
+        precondition(plans.allSatisfy {
+            $0.pool === first.pool && $0.n == first.n && $0.weights.columns == first.weights.columns
+                && $0.weights.format == first.weights.format && $0.path == first.path
+        }, "QuantizedGEMMPlan.run: the plans differ in pool, tokens, K, format or path")
+        let (n, k) = (first.n, first.weights.columns)
+        if n > gemvTokens || plans.count == 1 {
+            for (plan, y) in zip(plans, outputs) { plan.run(x: x, y: y) }
+            return
+        }
+        if n == 0 { return }
+        for plan in plans { plan.runLock.lock() }
+        defer { for plan in plans { plan.runLock.unlock() } }
+        let acts = first.activations
+        let cPath = first.path.cPath, cFormat = first.weights.format.cFormat
+        first.pool.run { w in
+            guard plans.contains(where: { !$0.rowSlices[w].isEmpty }) else { return }
+            ckernels_qact_quantize(cPath, cFormat, 0, n, n, k, x, k, acts[w])
+            for (plan, y) in zip(plans, outputs) {
+                plan.multiply(w, UnsafeRawPointer(acts[w]), y: y, ldy: plan.weights.rows)
+            }
         }
     }
 

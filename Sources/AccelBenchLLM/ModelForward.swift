@@ -9,7 +9,8 @@ import Foundation
 ///   the decode kernel's tiles (`AttentionKeyTiles`, `[layer][kvHead]` items of ceil(context/16)
 ///   tiles): the prefill kernel reads the rows, the decode kernel the tiles; both are written when a
 ///   token is appended.
-/// - Projections: `QuantizedGEMMPlan` (activations quantized to q8_0 inside, as llama.cpp does), then
+/// - Projections: `QuantizedGEMMPlan` (activations quantized to q8_0 inside, as llama.cpp does; Q/K/V
+///   and gate/up each as one grouped call, one pool job for decode-sized token counts), then
 ///   the Q/K/V biases in fp32 where the weights have them (Qwen2).
 ///   Plans are built on first use for each token count N and kept (per layer and matrix; `releasePlans`
 ///   drops them), so a repeated `prefill` of the same length or any `decode` builds none.
@@ -252,9 +253,7 @@ public final class ModelSession {
             let plans = layerPlans[layerIndex]
             // Attention block.
             rmsNorm(x, layer.attentionNorm, into: xn, tokens: n, width: hidden, eps: eps)
-            plans.wq.run(x: xn, y: q)
-            plans.wk.run(x: xn, y: k)
-            plans.wv.run(x: xn, y: v)
+            QuantizedGEMMPlan.run([plans.wq, plans.wk, plans.wv], x: xn, outputs: [q, k, v])
             if let b = layer.qBias { addBias(q, b, tokens: n, width: qw) }
             if let b = layer.kBias { addBias(k, b, tokens: n, width: kvw) }
             if let b = layer.vBias { addBias(v, b, tokens: n, width: kvw) }
@@ -294,8 +293,7 @@ public final class ModelSession {
 
             // MLP block.
             rmsNorm(x, layer.ffnNorm, into: xn, tokens: n, width: hidden, eps: eps)
-            plans.wGate.run(x: xn, y: gate)
-            plans.wUp.run(x: xn, y: up)
+            QuantizedGEMMPlan.run([plans.wGate, plans.wUp], x: xn, outputs: [gate, up])
             swiGLU(gate, up, count: n * ffn)
             plans.wDown.run(x: gate, y: proj)
             addInPlace(x, proj, count: n * hidden)

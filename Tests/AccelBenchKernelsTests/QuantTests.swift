@@ -437,4 +437,40 @@ import Testing
         #expect(plan.rowSlices == [0..<48, 48..<80, 80..<100])
         #expect(QuantizedGEMMPlan.Path.supported.last == .portable)
     }
+
+    /// A grouped call (one pool job for Q/K/V-like matrices sharing X) gives the bits of separate calls,
+    /// for GEMV token counts (grouped) and GEMM ones (run one after another), on every path.
+    @Test(arguments: QuantizedGEMMPlan.Path.supported)
+    func groupedRunMatchesSeparateRuns(path: QuantizedGEMMPlan.Path) {
+        let pool = WorkerPool(threadCount: 2)
+        let k = 96
+        for format in [QuantFormat.q8_0, .q4_0] {
+            for n in [1, 3, 12] {
+                let rows = [64, 16, 48]
+                let matrices = rows.enumerated().map { index, m in
+                    QuantTests.matrix(rows: m, columns: k, format: format, seed: UInt64(100 + index)).withUnsafeBufferPointer {
+                        QuantizedMatrix(format: format, rows: m, columns: k, quantizing: $0.baseAddress!)
+                    }
+                }
+                let plans = matrices.map { QuantizedGEMMPlan(weights: $0, tokens: n, pool: pool, path: path) }
+                let x = QuantTests.matrix(rows: n, columns: k, format: .q8_0, seed: 0x6E0)
+                let separate = plans.map { plan -> [Float] in
+                    var y = [Float](repeating: .nan, count: n * plan.weights.rows)
+                    x.withUnsafeBufferPointer { xs in y.withUnsafeMutableBufferPointer { plan.run(x: xs.baseAddress!, y: $0.baseAddress!) } }
+                    return y
+                }
+                let outputs = plans.map { plan -> UnsafeMutablePointer<Float> in
+                    let y = UnsafeMutablePointer<Float>.allocate(capacity: n * plan.weights.rows)
+                    y.initialize(repeating: .nan, count: n * plan.weights.rows)
+                    return y
+                }
+                defer { for y in outputs { y.deallocate() } }
+                x.withUnsafeBufferPointer { QuantizedGEMMPlan.run(plans, x: $0.baseAddress!, outputs: outputs) }
+                for (i, plan) in plans.enumerated() {
+                    let grouped = Array(UnsafeBufferPointer(start: outputs[i], count: n * plan.weights.rows))
+                    #expect(grouped.map(\.bitPattern) == separate[i].map(\.bitPattern), "\(path) \(format) n=\(n) matrix \(i)")
+                }
+            }
+        }
+    }
 }
