@@ -31,6 +31,9 @@ public struct CaseResult: Codable, Sendable {
     /// The process's peak resident memory while the case ran (prepare included), bytes; nil where the
     /// platform cannot reset and read it.
     public var peakResidentBytes: Int?
+    /// Energy of the timed region per power channel, with efficiency (work per joule), method, scope
+    /// and quality; nil when no power source was used.
+    public var energy: EnergyWindow?
 
     public var medianThroughput: Double? { throughput?.median }
 }

@@ -9,15 +9,19 @@ public struct CaseRunner: Sendable {
     public let lastLevelCacheBytes: Int
     /// The ceiling a case's throughput in a unit is judged against, if one is known.
     public let peak: @Sendable (CaseSpec, ThroughputUnit) -> Peak?
+    /// Idle power per channel id, watts, measured before the suite (dynamic power = average - idle).
+    public let idleWatts: [String: Double]
 
     public init(
         measurer: Measurer, seed: UInt64 = 0x5EED, lastLevelCacheBytes: Int = 0,
-        peak: @escaping @Sendable (CaseSpec, ThroughputUnit) -> Peak? = { _, _ in nil }
+        peak: @escaping @Sendable (CaseSpec, ThroughputUnit) -> Peak? = { _, _ in nil },
+        idleWatts: [String: Double] = [:]
     ) {
         self.measurer = measurer
         self.seed = seed
         self.lastLevelCacheBytes = lastLevelCacheBytes
         self.peak = peak
+        self.idleWatts = idleWatts
     }
 
     public func run(_ spec: CaseSpec, on backend: any Backend, pool: WorkerPool) -> CaseResult {
@@ -51,7 +55,7 @@ public struct CaseRunner: Sendable {
         }
 
         prepared.poisonOutputs()
-        let measurement = measurer.measure(beforeSample: { prepared.beforeSample() }, { prepared.run() })
+        var measurement = measurer.measure(beforeSample: { prepared.beforeSample() }, { prepared.run() })
         backend.endPhase()
         let last = prepared.check()
         result.correctness = last.value >= first.value ? last : first
@@ -62,6 +66,19 @@ public struct CaseRunner: Sendable {
         }
 
         result.status = .passed
+        if var window = measurement.energy {
+            // Efficiency: all the work of the window's calls over each channel's energy.
+            let windowWork = Work(amount: work.amount * Double(measurement.timedCalls), kind: work.kind, rule: work.rule)
+            for i in window.channels.indices {
+                window.channels[i].idleWatts = idleWatts[window.channels[i].id]
+                if let joules = window.channels[i].joules, joules > 0 {
+                    window.channels[i].efficiency = unit.value(work: windowWork, seconds: joules)
+                    window.channels[i].efficiencyUnit = unit.perWatt
+                }
+            }
+            measurement.energy = window
+            result.energy = window
+        }
         result.measurement = measurement
         result.seconds = measurement.summary
         result.throughput = Summary(measurement.secondsPerCall.map { unit.value(work: work, seconds: $0) })

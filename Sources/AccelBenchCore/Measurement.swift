@@ -83,18 +83,26 @@ public struct Measurement: Codable, Sendable, Equatable {
     /// Wall time spent sampling (warm-up excluded), seconds.
     public var samplingSeconds: Double
     public var rule: StoppingRule
+    /// Energy over exactly the sampled region, when a meter was given.
+    public var energy: EnergyWindow?
 
     public var summary: Summary { Summary(secondsPerCall) }
+    /// Calls made inside the sampled region (the energy window).
+    public var timedCalls: Int { secondsPerCall.count * callsPerSample }
 }
 
 /// The measurement loop: warm-up, then samples until the stopping rule holds.
 public struct Measurer: Sendable {
     public let clock: any MeasurementClock
     public let rule: StoppingRule
+    /// Opened right before the first sample and closed right after the last; sampling lasts at least
+    /// its `minimumWindowSeconds` (the timed work is repeated until the window is long enough).
+    public let energy: (any EnergyMeter)?
 
-    public init(clock: any MeasurementClock = MonotonicClock(), rule: StoppingRule) {
+    public init(clock: any MeasurementClock = MonotonicClock(), rule: StoppingRule, energy: (any EnergyMeter)? = nil) {
         self.clock = clock
         self.rule = rule
+        self.energy = energy
     }
 
     /// Times `body`, which performs one call of the kernel under test. `beforeSample` runs outside
@@ -115,6 +123,12 @@ public struct Measurer: Sendable {
 
         var samples: [Double] = []
         samples.reserveCapacity(min(rule.maxSamples, 1024))
+        var rule = self.rule
+        if let energy {
+            rule.minSeconds = max(rule.minSeconds, energy.minimumWindowSeconds)
+            rule.timeoutSeconds = max(rule.timeoutSeconds, rule.minSeconds)
+            energy.begin()
+        }
         let start = clock.now()
         var stopReason = StopReason.maxSamples
         while samples.count < rule.maxSamples {
@@ -138,9 +152,10 @@ public struct Measurer: Sendable {
                 break
             }
         }
+        let window = energy?.end()
         return Measurement(
             secondsPerCall: samples, callsPerSample: callsPerSample, warmupCalls: warmupCalls,
-            stopReason: stopReason, samplingSeconds: clock.now() - start, rule: rule)
+            stopReason: stopReason, samplingSeconds: clock.now() - start, rule: rule, energy: window)
     }
 
     static func callsPerSample(fastestCall: Double, minSampleSeconds: Double) -> Int {

@@ -244,6 +244,15 @@ public enum ThroughputUnit: String, Codable, Sendable {
     public func value(work: Work, seconds: Double) -> Double {
         self == .tokensPerSecond ? work.amount / seconds : work.amount / seconds / 1e9
     }
+
+    /// The unit of this throughput per watt (work per joule): GFLOPS/W, GB/s per W, tok/J.
+    public var perWatt: String {
+        switch self {
+        case .gflops: "GFLOPS/W"
+        case .gbytesPerSecond: "GB/s/W"
+        case .tokensPerSecond: "tok/J"
+        }
+    }
 }
 
 /// The declared work of one kernel call and the rule it was counted by.

@@ -81,3 +81,81 @@ final class FakeClock: MeasurementClock, @unchecked Sendable {
         #expect(abs(m.summary.max - 0.01) < 1e-12)
     }
 }
+
+/// A meter whose window covers exactly what the fake clock says passed between begin and end, at a
+/// constant power: energy = watts x seconds.
+final class ConstantPowerMeter: EnergyMeter, @unchecked Sendable {
+    // Single-threaded tests: the fields are touched by one thread.
+    let clock: FakeClock
+    let watts: Double
+    let minimumWindowSeconds: Double
+    var begins = 0, ends = 0
+    var openedAt = 0.0
+    init(clock: FakeClock, watts: Double, minimumWindowSeconds: Double) {
+        self.clock = clock
+        self.watts = watts
+        self.minimumWindowSeconds = minimumWindowSeconds
+    }
+    func begin() { begins += 1; openedAt = clock.now() }
+    func end() -> EnergyWindow {
+        ends += 1
+        let seconds = clock.now() - openedAt
+        let channel = EnergyChannel(
+            id: "test:package", method: "rapl", scope: "cpu_package", qualityLevel: 1, quality: "in-band counter",
+            kind: "energy_counter", joules: watts * seconds, averageWatts: watts, seconds: seconds, readings: 2,
+            sampleIntervalSeconds: 0.1, wraps: 0, gaps: [], notes: [], comparable: true, detail: "scripted")
+        return EnergyWindow(seconds: seconds, channels: [channel], errors: [])
+    }
+}
+
+@Suite struct EnergyWindowEngineTests {
+    /// The window opens after the warm-up and closes after the last sample: its seconds are the
+    /// sampling time, not the warm-up's; a meter needing 3 s stretches a 0.5 s rule to 3 s.
+    @Test func windowCoversExactlyTheSamplesAndIsLongEnough() {
+        let clock = FakeClock()
+        let meter = ConstantPowerMeter(clock: clock, watts: 50, minimumWindowSeconds: 3)
+        let rule = StoppingRule(minSamples: 10, minSeconds: 0.5, maxNoise: 0.02, timeoutSeconds: 1, warmupSeconds: 0.25, minSampleSeconds: 0)
+        let m = Measurer(clock: clock, rule: rule, energy: meter).measure { clock.advance(0.0625) }
+        #expect(meter.begins == 1 && meter.ends == 1)
+        #expect(m.energy?.seconds == m.samplingSeconds)
+        #expect(m.samplingSeconds >= 3)
+        #expect(m.secondsPerCall.count == 48)  // 3 s / (1/16 s)
+    }
+
+    /// Efficiency = the window's work (every timed call) / its energy, in the case's unit per watt.
+    @Test func efficiencyIsWorkOfTheWindowOverItsEnergy() {
+        struct Fixed: Backend {
+            let name = "fixed"
+            let summary = "fixed"
+            let capabilities: [Workload: [DType]] = [.matmul: [.fp32]]
+            let clock: FakeClock
+            func unsupportedReason(_ spec: CaseSpec) -> String? { nil }
+            func prepare(_ spec: CaseSpec, context: CaseContext) throws -> any PreparedCase { Case(clock: clock) }
+            final class Case: PreparedCase {
+                let clock: FakeClock
+                init(clock: FakeClock) { self.clock = clock }
+                var kernelPath: String { "fixed" }
+                func poisonOutputs() {}
+                func run() { clock.advance(0.125) }
+                func check() -> CorrectnessCheck {
+                    CorrectnessCheck(metric: "exact", value: 0, toleranceName: "exact", tolerance: 0, elementsChecked: 1, nonFinite: 0)
+                }
+            }
+        }
+        let clock = FakeClock()
+        let meter = ConstantPowerMeter(clock: clock, watts: 40, minimumWindowSeconds: 0)
+        let rule = StoppingRule(minSamples: 10, minSeconds: 2, maxNoise: 0.02, timeoutSeconds: 10, warmupSeconds: 0, minSampleSeconds: 0)
+        let runner = CaseRunner(measurer: Measurer(clock: clock, rule: rule, energy: meter), idleWatts: ["test:package": 10])
+        let spec = CaseSpec(workload: .matmul, backend: "fixed", dtype: .fp32, shape: .matmul(m: 64, n: 64, k: 64), threads: 1)
+        let result = runner.run(spec, on: Fixed(clock: clock), pool: WorkerPool(threadCount: 1))
+        let channel = result.energy?.channels.first
+        let calls = Double(result.measurement!.timedCalls)
+        let joules: Double = 40 * result.measurement!.samplingSeconds
+        let flops: Double = 2 * 64 * 64 * 64
+        let expected: Double = flops * calls / 1e9 / joules
+        #expect(channel?.efficiency == expected)
+        #expect(channel?.efficiencyUnit == "GFLOPS/W")
+        #expect(channel?.dynamicWatts == 30)
+        #expect(result.energy?.headline?.id == "test:package")
+    }
+}

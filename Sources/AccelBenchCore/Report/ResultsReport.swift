@@ -15,6 +15,8 @@ public struct ResultsReport: Sendable {
         "error", "tolerance_name", "tolerance", "peak", "peak_label", "work_rule", "reason",
         "secondary_median", "secondary_unit", "secondary_p5", "secondary_p95", "secondary_peak_fraction",
         "secondary_peak_label", "secondary_rule", "peak_rss_bytes",
+        "efficiency", "efficiency_unit", "energy_j", "avg_w", "idle_w", "power_channel", "power_method", "power_scope",
+        "power_quality", "power_comparable", "power_samples", "power_interval_s", "power_gaps",
     ]
 
     public init(results: [CaseResult]) {
@@ -45,10 +47,13 @@ public struct ResultsReport: Sendable {
     public func table() -> TextTable {
         // Memory traffic of cases judged by it too (decode attention), when any are present.
         let showSecondary = results.contains { $0.secondary != nil }
+        // Throughput per watt, when any case has a power window: the headline channel (best quality,
+        // widest scope) with its method and scope, "estimated" spelled out.
+        let showEnergy = results.contains { $0.energy != nil }
         var table = TextTable(header: [
             "workload", "backend", "dtype", "shape", "thr", "median", "p5-p95", "cv", "%peak", "vs", "correct",
             "stop",
-        ] + (showSecondary ? ["memory (%read ceiling)"] : []))
+        ] + (showSecondary ? ["memory (%read ceiling)"] : []) + (showEnergy ? ["per watt (method scope)"] : []))
         let ratios = ratios()
         for (i, r) in results.enumerated() {
             let s = r.spec
@@ -77,9 +82,34 @@ public struct ResultsReport: Sendable {
                     row.append("-")
                 }
             }
+            if showEnergy {
+                row.append(r.energy.map(ResultsReport.efficiencyCell) ?? "-")
+            }
             table.append(row)
         }
         return table
+    }
+
+    /// "12.3 GFLOPS/W (rapl cpu_package, 85 W)"; estimates say so; a window without a valid energy
+    /// names its first gap.
+    static func efficiencyCell(_ window: EnergyWindow) -> String {
+        guard let c = window.headline, let e = c.efficiency, let unit = c.efficiencyUnit else {
+            let why = window.channels.first?.gaps.first ?? window.errors.first ?? "no valid energy"
+            return "no figure: \(why)"
+        }
+        let watts = c.averageWatts.map { ", \(Format.number($0)) W" } ?? ""
+        let method = c.comparable ? c.method : "ESTIMATED, not measured"
+        return "\(Format.number(e)) \(unit) (\(method) \(c.scope)\(watts))"
+    }
+
+    static func energyFields(_ c: EnergyChannel?) -> [String] {
+        guard let c else { return Array(repeating: "", count: 13) }
+        return [
+            c.efficiency.map(Format.plain) ?? "", c.efficiencyUnit ?? "", c.joules.map(Format.plain) ?? "",
+            c.averageWatts.map(Format.plain) ?? "", c.idleWatts.map(Format.plain) ?? "", c.id, c.method, c.scope,
+            c.quality, c.comparable ? "true" : "false", "\(c.readings)", Format.plain(c.sampleIntervalSeconds),
+            c.gaps.joined(separator: "; "),
+        ]
     }
 
     /// Reasons for failed and skipped cases, one line each, to print under the table.
@@ -113,7 +143,7 @@ public struct ResultsReport: Sendable {
                 r.secondary.map { Format.plain($0.throughput.p5) } ?? "", r.secondary.map { Format.plain($0.throughput.p95) } ?? "",
                 r.secondary?.peakFraction.map(Format.plain) ?? "", r.secondary?.peak?.label ?? "",
                 r.secondary?.work.rule ?? "", r.peakResidentBytes.map { "\($0)" } ?? "",
-            ]
+            ] + ResultsReport.energyFields(r.energy?.headline)
             lines.append(fields.map(Format.csvField).joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"
