@@ -19,6 +19,8 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "accelbench", targets: ["accelbench"]),
+        // A stand-in for libnvidia-ml.so.1 that the power tests load with dlopen (not shipped).
+        .library(name: "nvidia-ml-stub", type: .dynamic, targets: ["NVMLStub"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -38,7 +40,7 @@ let package = Package(
         .target(
             name: "AccelBenchCLI",
             dependencies: [
-                "AccelBenchCore", "AccelBenchTopology", "AccelBenchCPU", "AccelBenchLLM",
+                "AccelBenchCore", "AccelBenchTopology", "AccelBenchCPU", "AccelBenchLLM", "AccelBenchPower",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "accelbench", dependencies: ["AccelBenchCLI"]),
@@ -55,6 +57,9 @@ let package = Package(
         // System libraries through pkg-config
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CHwloc", pkgConfig: "hwloc", providers: [.apt(["libhwloc-dev"])]),
+
+        // Test support: the NVML stub behind the "nvidia-ml-stub" product (Tests/Stubs/nvml/nvml_stub.c)
+        .target(name: "NVMLStub", path: "Tests/Stubs/nvml"),
 
         // Tests
         .testTarget(name: "AccelBenchCoreTests", dependencies: ["AccelBenchCore"]),

@@ -2,6 +2,7 @@ import AccelBenchCPU
 import AccelBenchCore
 import AccelBenchKernels
 import AccelBenchLLM
+import AccelBenchPower
 import AccelBenchTopology
 import ArgumentParser
 import Foundation
@@ -57,6 +58,11 @@ struct RunCommand: ParsableCommand {
             valueName: "core"))
     var openblasCore: String = "auto"
 
+    @OptionGroup(title: "Power") var powerFlags: PowerFlags
+
+    @Option(name: .customLong("idle-seconds"), help: ArgumentHelp("Seconds of idle power measured before the suite when a power source is used (0: none).", valueName: "seconds"))
+    var idleSeconds: Double = 2
+
     @Flag(name: .customLong("no-ceilings"), help: "Skip measuring the machine's ceilings (no % of peak).")
     var noCeilings = false
 
@@ -94,6 +100,9 @@ struct RunCommand: ParsableCommand {
         if let vocab, vocab < 1 { throw ValidationError("--vocab must be >= 1, got \(vocab)") }
         if weights != nil && vocab != nil {
             throw ValidationError("--vocab cannot be used with --weights: the vocabulary is the file's")
+        }
+        if !(idleSeconds >= 0 && idleSeconds <= 600) {
+            throw ValidationError("--idle-seconds must be in 0...600, got \(idleSeconds)")
         }
         if let output, output.hasSuffix("/") {
             throw ValidationError("--output must name a file, got the directory '\(output)'")
@@ -142,16 +151,32 @@ struct RunCommand: ParsableCommand {
         if plan.cases.contains(where: { $0.backend == "openblas" }) {
             OpenBLASEnvironment.reexecIfNeeded(core: openblasCore)
         }
-        let measurer = Measurer(rule: suite.rule)
+        let power = try powerFlags.detect()
         var ceilings: Ceilings?
         if !noCeilings {
             progress.say("measuring ceilings")
             ceilings = session.measureCeilings(progressPrefix: "  ceilings: ")
         }
+        var meter: PowerMeterSession?
+        var idleWatts: [String: Double] = [:]
+        if !power.sources.isEmpty {
+            let powerSession = PowerMeterSession(sources: power.sources, sampleIntervalSeconds: powerFlags.powerInterval)
+            if idleSeconds > 0 {
+                progress.say("measuring idle power for \(Format.number(idleSeconds)) s")
+                idleWatts = powerSession.measureIdle(seconds: idleSeconds)
+            }
+            meter = powerSession
+        } else if !quiet {
+            printError(power.noSourceLine)
+        }
+        let powerSummary = PowerSummary(
+            power, idleWatts: idleWatts, idleSeconds: power.sources.isEmpty ? 0 : idleSeconds,
+            sampleIntervalSeconds: powerFlags.powerInterval)
+        let measurer = Measurer(rule: suite.rule, energy: meter)
         let loadStart = SystemInfo.loadAverage()
         let runner = CaseRunner(
             measurer: measurer, seed: seed, lastLevelCacheBytes: topology.lastLevelCacheBytes,
-            peak: { [ceilings] in ceilings?.peak(for: $0, unit: $1) })
+            peak: { [ceilings] in ceilings?.peak(for: $0, unit: $1) }, idleWatts: idleWatts)
         var results: [CaseResult] = []
         for (index, spec) in plan.cases.enumerated() {
             progress.say("[\(index + 1)/\(plan.cases.count)] \(spec)")
@@ -168,7 +193,8 @@ struct RunCommand: ParsableCommand {
             host: SystemInfo.hostName(), startedAt: SystemInfo.iso8601(started), finishedAt: SystemInfo.iso8601(Date()),
             command: CommandLine.arguments, suite: suite.rawValue, rule: measurer.rule, seed: seed,
             versions: SystemInfo.versions(topology: topology), loadAverageStart: loadStart,
-            loadAverageEnd: SystemInfo.loadAverage(), topology: topology, ceilings: ceilings, results: results)
+            loadAverageEnd: SystemInfo.loadAverage(), topology: topology, ceilings: ceilings, power: powerSummary,
+            results: results)
         let path = output ?? RunCommand.defaultResultPath(host: document.host, date: started)
         try document.write(to: path)
 
@@ -215,6 +241,9 @@ struct RunCommand: ParsableCommand {
             out += markdown ? "## Machine ceilings (measured)\n\n```\n" : "Machine ceilings (measured):\n"
             out += c.renderTable()
             out += markdown ? "```\n\n" : "\n"
+        }
+        if let power = d.power {
+            out += (markdown ? power.lines.map { "    \($0)" } : power.lines).joined(separator: "\n") + "\n\n"
         }
         out += markdown ? "## Results\n\n" : "Results (throughput per sample: median, p5-p95; cv; % of the measured ceiling; ratio to the baseline backend):\n"
         let table = report.table()

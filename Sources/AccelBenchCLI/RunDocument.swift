@@ -1,4 +1,5 @@
 import AccelBenchCore
+import AccelBenchPower
 import AccelBenchCPU
 import AccelBenchTopology
 import Foundation
@@ -22,6 +23,8 @@ public struct RunDocument: Codable, Sendable {
     public var loadAverageEnd: [Double]
     public var topology: Topology
     public var ceilings: Ceilings?
+    /// The power channels read (or why none), idle power and the sampling interval.
+    public var power: PowerSummary?
     public var results: [CaseResult]
 
     public struct BuildInfo: Codable, Sendable {

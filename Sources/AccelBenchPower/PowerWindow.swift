@@ -12,9 +12,10 @@ import Synchronization
 ///   below the previous one is a wrap when the forward step through `wrapsAt` is under half the range
 ///   (the sampler reads much more often than any counter wraps); otherwise the counter went backwards,
 ///   the window's energy for that channel is unknown, and the result says so.
-/// - Samples: energy is the trapezoidal integral of the samples over time, held flat from the window's
-///   start to the first sample and from the last sample to its end. NaN, infinite or negative watts are
-///   dropped and counted as gaps.
+/// - Samples: energy is the integral over exactly [begin, end] of the line through the samples (held
+///   flat before the first and after the last; samples from before the window, such as a meter's
+///   backlog, only set the value at its start). NaN, infinite or negative watts are dropped and
+///   counted as gaps.
 /// - A source that throws (a BMC timeout, a dropped meter connection) leaves a gap for its channels:
 ///   the readings before and after still count, and the result lists the error.
 public final class PowerWindow: @unchecked Sendable {
@@ -120,6 +121,32 @@ public final class PowerWindow: @unchecked Sendable {
         samplerDone.unlock()
     }
 
+    /// ∫ of the piecewise-linear function through `points` (time-sorted (t, W)), held flat before the
+    /// first and after the last, over exactly [start, end]: samples taken before the window (a meter's
+    /// backlog) only shape the value at its edge, they do not add energy.
+    static func integrate(_ points: [(Double, Double)], from start: Double, to end: Double) -> Double {
+        guard end > start, let first = points.first, let last = points.last else { return 0 }
+        func value(_ t: Double) -> Double {
+            if t <= first.0 { return first.1 }
+            if t >= last.0 { return last.1 }
+            var low = 0, high = points.count - 1  // points[low].0 < t <= points[high].0
+            while high - low > 1 {
+                let mid = (low + high) / 2
+                if points[mid].0 < t { low = mid } else { high = mid }
+            }
+            let (t0, w0) = points[low], (t1, w1) = points[high]
+            return t1 > t0 ? w0 + (w1 - w0) * (t - t0) / (t1 - t0) : w1
+        }
+        var times = [start]
+        times += points.map(\.0).filter { $0 > start && $0 < end }
+        times.append(end)
+        var joules = 0.0
+        for i in 1..<times.count {
+            joules += 0.5 * (value(times[i - 1]) + value(times[i])) * (times[i] - times[i - 1])
+        }
+        return joules
+    }
+
     /// The energy of one channel over [start, end] from its readings (any order).
     static func summarize(
         _ channel: PowerChannel, readings unsorted: [PowerReading], start: Double, end: Double, sampleIntervalSeconds: Double
@@ -175,17 +202,12 @@ public final class PowerWindow: @unchecked Sendable {
                     gap(message)
                 }
             }
-            used = points.count
+            used = points.filter { $0.0 >= start && $0.0 <= end }.count
             if points.isEmpty {
                 valid = false
                 gap("no usable power sample in the window")
             } else {
-                // Held flat before the first and after the last sample, trapezoids in between.
-                joules += points[0].1 * max(0, points[0].0 - start)
-                for i in 1..<points.count {
-                    joules += 0.5 * (points[i - 1].1 + points[i].1) * (points[i].0 - points[i - 1].0)
-                }
-                joules += points[points.count - 1].1 * max(0, end - points[points.count - 1].0)
+                joules = PowerWindow.integrate(points, from: start, to: end)
             }
         }
         let seconds = max(0, end - start)

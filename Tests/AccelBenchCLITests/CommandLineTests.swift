@@ -12,6 +12,8 @@ import Testing
         ["run", "--dtype", "int3"], ["run", "--format", "xml"], ["run", "--bogus"], ["list", "things"],
         ["run", "--suite", "huge"], ["run", "--workload", "stream", "--backend", "openblas"],
         ["run", "--backend", "swift-simd", "--shape", "300000x300000x300000", "--no-ceilings"],
+        ["run", "--power", "bogus"], ["run", "--power", "estimate", "--tdp", "-5"], ["run", "--power-interval", "0"],
+        ["run", "--idle-seconds", "-1"], ["power", "--power", "estimate"],
     ])
     func badInputExitsWithTwo(_ arguments: [String]) {
         #expect(AccelBench.main(arguments: arguments) == ExitStatus.usageError.rawValue, "\(arguments)")
@@ -41,6 +43,30 @@ import Testing
         #expect(object?["topology"] != nil && object?["versions"] != nil)
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("out").path)
         #expect(leftovers == ["run.json"])
+    }
+
+    /// `power` lists what it finds (nothing in a VM is fine, exit 0); an explicit source that is not
+    /// here is bad input; an estimate is labelled as such in the run's energy and never comparable.
+    @Test func powerSourcesAndEstimates() throws {
+        #expect(AccelBench.main(arguments: ["power", "--format", "json"]) == 0)
+        #expect(AccelBench.main(arguments: ["power", "--power", "nvml"]) == ExitStatus.usageError.rawValue
+            || FileManager.default.fileExists(atPath: "/dev/nvidia0"))
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("accelbench-power-\(UInt32.random(in: 0...UInt32.max)).json").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let status = AccelBench.main(arguments: [
+            "run", "--no-ceilings", "--backend", "reference", "--shape", "8x8x8", "--threads", "1", "--power", "estimate",
+            "--tdp", "80", "--idle-seconds", "0.2", "--output", path, "--quiet", "--format", "csv",
+        ])
+        #expect(status == 0)
+        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any]
+        let results = object?["results"] as? [[String: Any]]
+        let channel = ((results?.first?["energy"] as? [String: Any])?["channels"] as? [[String: Any]])?.first
+        #expect(channel?["method"] as? String == "estimate")
+        #expect(channel?["comparable"] as? Bool == false)
+        #expect((channel?["efficiency"] as? Double ?? 0) > 0)
+        #expect(channel?["efficiencyUnit"] as? String == "GFLOPS/W")
+        let power = object?["power"] as? [String: Any]
+        #expect((power?["idleWatts"] as? [String: Double])?["estimate:cpu"] != nil)
     }
 
     /// --isa reaches the quantized kernels (its path names the ISA that ran) and the llm engine.

@@ -100,6 +100,20 @@ final class ProfileSource: PowerSource, @unchecked Sendable {
         #expect(r.comparable)
     }
 
+    /// Samples from before the window (a meter's backlog) set the value at its start but add no energy.
+    @Test func samplesBeforeTheWindowAreClipped() {
+        let readings = [
+            PowerReading(channel: "s", time: -5, value: .watts(1000)),
+            PowerReading(channel: "s", time: 0, value: .watts(100)),
+            PowerReading(channel: "s", time: 2, value: .watts(100)),
+            PowerReading(channel: "s", time: 3, value: .watts(300)),
+        ]
+        let r = PowerWindow.summarize(Self.samples, readings: readings, start: 1, end: 4, sampleIntervalSeconds: 1)
+        // 100 W over [1, 2], 200 W mean over [2, 3], 300 W held over [3, 4].
+        #expect(abs(r.joules! - 600) < 1e-9, "\(r.joules!)")
+        #expect(r.readings == 2)
+    }
+
     @Test func shortWindowsAreFlagged() {
         let r = PowerWindow.summarize(
             Self.samples, readings: [PowerReading(channel: "s", time: 0.1, value: .watts(100))], start: 0, end: 0.5,

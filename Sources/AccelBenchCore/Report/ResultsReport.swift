@@ -98,8 +98,8 @@ public struct ResultsReport: Sendable {
             return "no figure: \(why)"
         }
         let watts = c.averageWatts.map { ", \(Format.number($0)) W" } ?? ""
-        let method = c.comparable ? c.method : "ESTIMATED, not measured"
-        return "\(Format.number(e)) \(unit) (\(method) \(c.scope)\(watts))"
+        let estimated = c.comparable ? "" : "; ESTIMATED, not measured"
+        return "\(Format.number(e)) \(unit) (\(c.method) \(c.scope)\(watts)\(estimated))"
     }
 
     static func energyFields(_ c: EnergyChannel?) -> [String] {
