@@ -97,6 +97,30 @@ import Testing
         #expect(wrapped[1].value == .counter(raw: 600_000, joulesPerUnit: 1e-6, wrapsAt: 65_712_999_614))
     }
 
+    /// A live PowerWindow over the fake tree: package-0's counter wraps in the middle of the window and
+    /// the sampler's reads between the edges carry the energy across the wrap; a zone that did not move
+    /// gives 0 J, not a wrap.
+    @Test func windowOverAFakeTreeHandlesAWrapMidWindow() throws {
+        let tree = try Self.zenTree()
+        let source = try #require(try RAPLSource.detect(root: tree.path("class/powercap")))
+        let window = PowerWindow(sources: [source], sampleIntervalSeconds: 0.01)
+        let device = "devices/virtual/powercap/intel-rapl"
+        window.begin()
+        Thread.sleep(forTimeInterval: 0.05)
+        try tree.write("\(device)/intel-rapl:0/energy_uj", "65712000000")
+        Thread.sleep(forTimeInterval: 0.1)
+        try tree.write("\(device)/intel-rapl:0/energy_uj", "4242")
+        Thread.sleep(forTimeInterval: 0.1)
+        let result = window.end()
+        let package = try #require(result.channels.first { $0.channel.id == "rapl:package-0" })
+        #expect(package.wraps == 1)
+        let expected = Double(65_712_000_000 - 1_000_000 + 65_712_999_614 - 65_712_000_000 + 4242) * 1e-6
+        #expect(abs(package.joules! - expected) < 1e-6, "\(package.joules!) vs \(expected)")
+        #expect(package.gaps.isEmpty)
+        let core = try #require(result.channels.first { $0.channel.id == "rapl:package-0/core" })
+        #expect(core.joules == 0 && core.wraps == 0)
+    }
+
     @Test func thirtyTwoBitStyleRange() throws {
         // A counter exposed with its raw 32-bit range: wraps at 2^32.
         let tree = try Self.zenTree(maxRange: "4294967295")
