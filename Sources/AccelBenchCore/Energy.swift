@@ -73,17 +73,34 @@ public struct EnergyChannel: Codable, Sendable, Equatable {
     }
 }
 
+/// One source's side readings at one instant of a window (e.g. "sm_clock_mhz", "throttle_reasons").
+public struct EnergyTelemetry: Codable, Sendable, Equatable {
+    public var channel: String
+    /// Seconds from the window's start.
+    public var seconds: Double
+    public var values: [String: String]
+
+    public init(channel: String, seconds: Double, values: [String: String]) {
+        self.channel = channel
+        self.seconds = seconds
+        self.values = values
+    }
+}
+
 /// The energy of one timed region: every channel, never summed across scopes.
 public struct EnergyWindow: Codable, Sendable, Equatable {
     public var seconds: Double
     public var channels: [EnergyChannel]
     /// Whole-source failures during the window (the benchmark result itself is kept).
     public var errors: [String]
+    /// Evidence recorded with the power: clocks, temperatures, throttle reasons, a BMC's min/max.
+    public var telemetry: [EnergyTelemetry]
 
-    public init(seconds: Double, channels: [EnergyChannel], errors: [String]) {
+    public init(seconds: Double, channels: [EnergyChannel], errors: [String], telemetry: [EnergyTelemetry] = []) {
         self.seconds = seconds
         self.channels = channels
         self.errors = errors
+        self.telemetry = telemetry
     }
 
     /// The channel an efficiency column shows: the highest quality level, then the widest scope

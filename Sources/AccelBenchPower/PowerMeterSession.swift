@@ -62,6 +62,7 @@ public final class PowerMeterSession: EnergyMeter, @unchecked Sendable {
                     readings: c.readings, sampleIntervalSeconds: c.sampleIntervalSeconds, wraps: c.wraps, gaps: c.gaps,
                     notes: c.notes, comparable: c.comparable, detail: c.channel.detail)
             },
-            errors: r.errors)
+            errors: r.errors,
+            telemetry: r.telemetry.map { EnergyTelemetry(channel: $0.channel, seconds: $0.time - r.startSeconds, values: $0.values) })
     }
 }

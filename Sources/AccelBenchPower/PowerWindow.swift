@@ -27,7 +27,11 @@ public final class PowerWindow: @unchecked Sendable {
     public let sampleIntervalSeconds: Double
     private let lock = NSLock()
     private var readings: [String: [PowerReading]] = [:]
+    private var telemetry: [PowerTelemetry] = []
     private var errors: [String] = []
+    /// Telemetry entries kept per window (clocks, temperatures, throttle reasons at every poll would
+    /// otherwise grow with the window): the first ones and the last ones.
+    public static let telemetryLimit = 256
     private var stopping = false
     private var sampler: Thread?
     private let samplerDone = NSCondition()
@@ -47,6 +51,7 @@ public final class PowerWindow: @unchecked Sendable {
     public func begin() {
         lock.lock()
         readings = [:]
+        telemetry = []
         errors = []
         stopping = false
         lock.unlock()
@@ -72,21 +77,28 @@ public final class PowerWindow: @unchecked Sendable {
         readAll(sources)
         let endTime = clock.now()
         lock.lock()
-        let taken = readings, failures = errors
+        let taken = readings, failures = errors, evidence = telemetry
         lock.unlock()
         let channels = sources.flatMap(\.channels).map { channel in
             PowerWindow.summarize(channel, readings: taken[channel.id] ?? [], start: startTime, end: endTime,
                                   sampleIntervalSeconds: sampleIntervalSeconds)
         }
-        return PowerWindowResult(startSeconds: startTime, endSeconds: endTime, channels: channels, errors: failures)
+        return PowerWindowResult(startSeconds: startTime, endSeconds: endTime, channels: channels, errors: failures,
+                                 telemetry: evidence)
     }
 
     private func readAll(_ list: [any PowerSource]) {
         for source in list {
             do {
                 let values = try source.read(clock: clock)
+                let extra = source.telemetry(clock: clock)
                 lock.lock()
                 for reading in values { readings[reading.channel, default: []].append(reading) }
+                for entry in extra {
+                    // Keep the first half of the limit and a sliding last half.
+                    if telemetry.count >= PowerWindow.telemetryLimit { telemetry.remove(at: PowerWindow.telemetryLimit / 2) }
+                    telemetry.append(entry)
+                }
                 lock.unlock()
             } catch {
                 let time = clock.now() - startTime
@@ -253,6 +265,9 @@ public struct PowerWindowResult: Sendable, Codable, Equatable {
     public var channels: [Channel]
     /// Whole-source failures during the window.
     public var errors: [String]
+    /// What the sources recorded alongside power (NVML clocks, temperature, throttle reasons; a BMC's
+    /// min/max/average), in time order, at most `PowerWindow.telemetryLimit` entries.
+    public var telemetry: [PowerTelemetry] = []
 
     /// work / joules for one channel (e.g. GFLOP per joule = GFLOPS/W), nil without a valid energy.
     public static func efficiency(work: Double, joules: Double?) -> Double? {

@@ -180,4 +180,35 @@ final class ProfileSource: PowerSource, @unchecked Sendable {
         #expect(node.gaps.count == 1)
         #expect(abs(node.averageWatts! - 300) < 1e-9)
     }
+
+    /// Side readings (clocks, throttle reasons) a source reports with its power land in the window, in
+    /// time order and bounded.
+    @Test func telemetryIsKeptAndBounded() {
+        final class Clocked: PowerSource, @unchecked Sendable {
+            let method = PowerMethod.nvml
+            let minimumSampleIntervalSeconds = 0.0
+            let count = Mutex(0)
+            var channels: [PowerChannel] {
+                [PowerChannel(id: "nvml:gpu0", method: .nvml, scope: .acceleratorBoard, kind: .sampledWatts,
+                              quality: .inBandCounter, resolution: 0.001, updateIntervalSeconds: nil, detail: "")]
+            }
+            func read(clock: any PowerClock) throws -> [PowerReading] {
+                [PowerReading(channel: "nvml:gpu0", time: clock.now(), value: .watts(250))]
+            }
+            func telemetry(clock: any PowerClock) -> [PowerTelemetry] {
+                let n = count.withLock { $0 += 1; return $0 }
+                return [PowerTelemetry(channel: "nvml:gpu0", time: clock.now(), values: ["sm_clock_mhz": "\(1000 + n)", "throttle_reasons": n > 3 ? "SwPowerCap" : "none"])]
+            }
+        }
+        let window = PowerWindow(sources: [Clocked()], sampleIntervalSeconds: 0.001)
+        window.begin()
+        Thread.sleep(forTimeInterval: 0.5)
+        let result = window.end()
+        #expect(!result.telemetry.isEmpty && result.telemetry.count <= PowerWindow.telemetryLimit)
+        #expect(result.telemetry.first?.values["sm_clock_mhz"] == "1001")
+        #expect(result.telemetry.last?.values["throttle_reasons"] == "SwPowerCap")
+        #expect(result.telemetry.map(\.time) == result.telemetry.map(\.time).sorted())
+        let converted = PowerMeterSession.energyWindow(result)
+        #expect(converted.telemetry.count == result.telemetry.count && converted.telemetry[0].seconds >= 0)
+    }
 }
