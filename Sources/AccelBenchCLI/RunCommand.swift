@@ -63,6 +63,12 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("idle-seconds"), help: ArgumentHelp("Seconds of idle power measured before the suite when a power source is used (0: none).", valueName: "seconds"))
     var idleSeconds: Double = 2
 
+    @Flag(help: "Run every case in a worker process (a crash or hang then costs one failed result, not the run).")
+    var isolate = false
+
+    @Option(name: .customLong("case-timeout"), help: ArgumentHelp("Seconds an isolated case may take before its worker is killed and the case recorded as failed.", valueName: "seconds"))
+    var caseTimeout: Double = 900
+
     @Flag(name: .customLong("no-ceilings"), help: "Skip measuring the machine's ceilings (no % of peak).")
     var noCeilings = false
 
@@ -100,6 +106,9 @@ struct RunCommand: ParsableCommand {
         if let vocab, vocab < 1 { throw ValidationError("--vocab must be >= 1, got \(vocab)") }
         if weights != nil && vocab != nil {
             throw ValidationError("--vocab cannot be used with --weights: the vocabulary is the file's")
+        }
+        if !(caseTimeout > 0 && caseTimeout.isFinite) {
+            throw ValidationError("--case-timeout must be a positive number of seconds, got \(caseTimeout)")
         }
         if !(idleSeconds >= 0 && idleSeconds <= 600) {
             throw ValidationError("--idle-seconds must be in 0...600, got \(idleSeconds)")
@@ -181,9 +190,19 @@ struct RunCommand: ParsableCommand {
         for (index, spec) in plan.cases.enumerated() {
             progress.say("[\(index + 1)/\(plan.cases.count)] \(spec)")
             let backend = try CPUBackends.named(spec.backend, in: backends)
-            let peakWasReset = ResidentMemory.resetPeak()
-            var result = runner.run(spec, on: backend, pool: session.pool(spec.threads))
-            if peakWasReset { result.peakResidentBytes = ResidentMemory.peakBytes() }
+            var result: CaseResult
+            if isolate {
+                // Power windows stay with the parent's sources: isolated cases carry no energy yet.
+                let request = WorkerRequest(
+                    spec: spec, rule: measurer.rule, seed: seed, lastLevelCacheBytes: topology.lastLevelCacheBytes,
+                    isa: isa?.rawValue, weights: weights)
+                result = WorkerProcess(timeoutSeconds: caseTimeout).run(request)
+                runner.attachPeaks(&result)
+            } else {
+                let peakWasReset = ResidentMemory.resetPeak()
+                result = runner.run(spec, on: backend, pool: session.pool(spec.threads))
+                if peakWasReset { result.peakResidentBytes = ResidentMemory.peakBytes() }
+            }
             progress.say("    " + RunCommand.progressLine(result))
             results.append(result)
         }

@@ -36,6 +36,15 @@ public struct CaseResult: Codable, Sendable {
     public var energy: EnergyWindow?
 
     public var medianThroughput: Double? { throughput?.median }
+
+    /// A result with only its identity and status (a case that never got measured).
+    public init(spec: CaseSpec, status: Status, work: Work, unit: ThroughputUnit, reason: String? = nil) {
+        self.spec = spec
+        self.status = status
+        self.work = work
+        self.unit = unit
+        self.reason = reason
+    }
 }
 
 /// A ceiling a result is judged against.

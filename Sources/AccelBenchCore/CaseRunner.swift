@@ -82,18 +82,30 @@ public struct CaseRunner: Sendable {
         result.measurement = measurement
         result.seconds = measurement.summary
         result.throughput = Summary(measurement.secondsPerCall.map { unit.value(work: work, seconds: $0) })
-        if let peak = peak(spec, unit), peak.unit == unit, peak.value > 0, let median = result.throughput?.median {
-            result.peak = peak
-            result.peakFraction = median / peak.value
-        }
         if let secondWork = prepared.secondaryWork ?? spec.workload.secondaryWork(spec.shape, dtype: spec.dtype) {
             let secondUnit: ThroughputUnit = secondWork.kind == .bytes ? .gbytesPerSecond : secondWork.kind == .tokens ? .tokensPerSecond : .gflops
-            let secondPeak = peak(spec, secondUnit).flatMap { $0.unit == secondUnit ? $0 : nil }
             result.secondary = SecondaryThroughput(
                 work: secondWork, unit: secondUnit,
                 throughput: Summary(measurement.secondsPerCall.map { secondUnit.value(work: secondWork, seconds: $0) }),
-                peak: secondPeak)
+                peak: nil)
         }
+        attachPeaks(&result)
         return result
+    }
+
+    /// Judges a passed result against this runner's ceilings: its throughput and its secondary measure
+    /// each get the ceiling of their unit and the fraction of it (also for results measured in a worker
+    /// process, which knows no ceilings).
+    public func attachPeaks(_ result: inout CaseResult) {
+        let spec = result.spec
+        if let peak = peak(spec, result.unit), peak.unit == result.unit, peak.value > 0, let median = result.throughput?.median {
+            result.peak = peak
+            result.peakFraction = median / peak.value
+        }
+        if let secondary = result.secondary {
+            let secondPeak = peak(spec, secondary.unit).flatMap { $0.unit == secondary.unit ? $0 : nil }
+            result.secondary = SecondaryThroughput(
+                work: secondary.work, unit: secondary.unit, throughput: secondary.throughput, peak: secondPeak)
+        }
     }
 }
