@@ -1,5 +1,6 @@
 import AccelBenchCPU
 import AccelBenchCore
+import AccelBenchPlugins
 import AccelBenchTopology
 import ArgumentParser
 import Foundation
@@ -76,6 +77,18 @@ struct ListCommand: ParsableCommand {
                     .map { "\($0.key.rawValue)(\($0.value.map(\.rawValue).joined(separator: ",")))" }.joined(separator: " ")
                 table.append([b.name, caps, b.summary])
             }
+            // Device plugins on ACCELBENCH_PLUGIN_PATH (run takes --plugin-path too).
+            let plugins = PluginFlags.load(paths: [])
+            for b in plugins.backends {
+                let caps = b.capabilities.sorted { $0.key.rawValue < $1.key.rawValue }
+                    .map { "\($0.key.rawValue)(\($0.value.map(\.rawValue).joined(separator: ",")))" }.joined(separator: " ")
+                table.append([b.name, caps, b.summary])
+            }
+            for skipped in plugins.skipped { table.append(["(skipped plugin)", skipped.path, skipped.error.message]) }
+            table.append([
+                "profile:ID", "every workload and dtype the profile has a peak for",
+                "roofline projection on a chip profile (accelbench profiles list); results labelled projected, never measured",
+            ])
         case .suites:
             table = TextTable(header: ["suite", "cases"])
             for s in Suite.allCases {

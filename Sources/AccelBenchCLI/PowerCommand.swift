@@ -88,6 +88,9 @@ public struct PowerSummary: Codable, Sendable {
 
     /// Lines for the text report.
     var lines: [String] {
+        if channels.isEmpty && notes.isEmpty {
+            return ["Power: not measured (--power none)."]
+        }
         if channels.isEmpty {
             return ["Power: no source (" + notes.joined(separator: "; ") + "): no W figures. --power estimate --tdp WATTS gives a labelled estimate."]
         }

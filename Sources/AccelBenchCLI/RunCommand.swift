@@ -2,7 +2,9 @@ import AccelBenchCPU
 import AccelBenchCore
 import AccelBenchKernels
 import AccelBenchLLM
+import AccelBenchPlugins
 import AccelBenchPower
+import AccelBenchProfiles
 import AccelBenchTopology
 import ArgumentParser
 import Foundation
@@ -27,7 +29,7 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Workloads (matmul, stream, attention, qgemv, qgemm, llm).", valueName: "list"))
     var workload: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("Backends (swift-simd, openblas, bf16, reference, c, quant, swift-llm).", valueName: "list"))
+    @Option(name: .long, help: ArgumentHelp("Backends (swift-simd, openblas, bf16, reference, c, quant, swift-llm; profile:ID projects on a chip profile, see accelbench profiles).", valueName: "list"))
     var backend: [String] = []
 
     @Option(name: .long, help: ArgumentHelp("Shape, repeatable: MxNxK for matmul; ELEMENTS or KERNEL:ELEMENTS for stream; b1:h32:kvh8:q2048:kv2048:d128:causal, MODEL:prefillN or MODEL:decodeN for attention; MxNxK[:hot|:cold] for qgemv/qgemm; MODEL:ppN or MODEL:tgN[:dD] for llm (models: accelbench list models).", valueName: "shape"))
@@ -59,6 +61,10 @@ struct RunCommand: ParsableCommand {
     var openblasCore: String = "auto"
 
     @OptionGroup(title: "Power") var powerFlags: PowerFlags
+
+    @OptionGroup(title: "Profiles") var profileOptions: ProfileOptions
+
+    @OptionGroup(title: "Device plugins") var pluginFlags: PluginFlags
 
     @Option(name: .customLong("idle-seconds"), help: ArgumentHelp("Seconds of idle power measured before the suite when a power source is used (0: none).", valueName: "seconds"))
     var idleSeconds: Double = 2
@@ -95,7 +101,11 @@ struct RunCommand: ParsableCommand {
         do {
             for w in commaList(workload) { _ = try Workload.parse(w) }
             for d in commaList(dtype) { _ = try DType.parse(d) }
-            for b in commaList(backend) { _ = try CPUBackends.named(b, in: AllBackends.list()) }
+            // Plugin backends are checked once the plugins are loaded (in run).
+            for b in commaList(backend) where !b.lowercased().hasPrefix(ProfileBackend.prefix) && !b.lowercased().hasPrefix(PluginNames.prefix) {
+                _ = try CPUBackends.named(b, in: AllBackends.list())
+            }
+            _ = try profileOptions.backends(named: commaList(backend))
         } catch let error as AccelBenchError {
             throw ValidationError(error.message)
         }
@@ -147,22 +157,29 @@ struct RunCommand: ParsableCommand {
         let progress = Progress(enabled: !quiet && isatty(2) == 1)
         let session = RunSession(topology: topology, progress: progress)
         let model = try weights.map(RunCommand.openWeights)
-        let backends = AllBackends.list(isa: isa, model: model)
+        let plugins = pluginFlags.load()
+        for skipped in plugins.skipped where !quiet { printError("plugin skipped: \(skipped)") }
+        let backends = AllBackends.list(isa: isa, model: model) + plugins.backends
+            + (try profileOptions.backends(named: commaList(backend), announce: !quiet))
         let streamElements = CeilingsProbe.streamElements(lastLevelCacheBytes: topology.lastLevelCacheBytes)
         var selection = selection()
+        selection.backends = try PluginNames.canonical(selection.backends, plugins: plugins)
         if let model {
             selection.weightsFile = RunPlan.WeightsFile(
                 path: model.file.path, dtype: LLMBackend.dtype(model.format), layers: model.config.layers)
             progress.say("weights: \(model.origin): \(model.config)")
         }
         let plan = try RunPlan(selection, backends: backends, cores: session.cores, streamElements: streamElements)
-        try plan.checkMemory(availableBytes: try Topology.availableMemoryBytes())
+        // Projected cases allocate nothing.
+        var measured = plan
+        measured.cases.removeAll { $0.backend.hasPrefix(ProfileBackend.prefix) }
+        if !measured.cases.isEmpty { try measured.checkMemory(availableBytes: try Topology.availableMemoryBytes()) }
         if plan.cases.contains(where: { $0.backend == "openblas" }) {
             OpenBLASEnvironment.reexecIfNeeded(core: openblasCore)
         }
         let power = try powerFlags.detect()
         var ceilings: Ceilings?
-        if !noCeilings {
+        if !noCeilings && !measured.cases.isEmpty {
             progress.say("measuring ceilings")
             ceilings = session.measureCeilings(progressPrefix: "  ceilings: ")
         }
@@ -175,7 +192,7 @@ struct RunCommand: ParsableCommand {
                 idleWatts = powerSession.measureIdle(seconds: idleSeconds)
             }
             meter = powerSession
-        } else if !quiet {
+        } else if !quiet && powerFlags.power != "none" && powerFlags.power != "off" {
             printError(power.noSourceLine)
         }
         let powerSummary = PowerSummary(
@@ -185,17 +202,18 @@ struct RunCommand: ParsableCommand {
         let loadStart = SystemInfo.loadAverage()
         let runner = CaseRunner(
             measurer: measurer, seed: seed, lastLevelCacheBytes: topology.lastLevelCacheBytes,
-            peak: { [ceilings] in ceilings?.peak(for: $0, unit: $1) }, idleWatts: idleWatts)
+            peak: { [ceilings] in ceilings?.peak(for: $0, unit: $1)?.naming(profile: ChipProfile.derivedCPUID) }, idleWatts: idleWatts)
         var results: [CaseResult] = []
         for (index, spec) in plan.cases.enumerated() {
             progress.say("[\(index + 1)/\(plan.cases.count)] \(spec)")
             let backend = try CPUBackends.named(spec.backend, in: backends)
             var result: CaseResult
-            if isolate {
+            // Device plugins always run in a worker process: a crash or hang there costs one result.
+            if (isolate || spec.backend.hasPrefix(PluginNames.prefix)) && !(backend is any ProjectingBackend) {
                 // Power windows stay with the parent's sources: isolated cases carry no energy yet.
                 let request = WorkerRequest(
                     spec: spec, rule: measurer.rule, seed: seed, lastLevelCacheBytes: topology.lastLevelCacheBytes,
-                    isa: isa?.rawValue, weights: weights)
+                    isa: isa?.rawValue, weights: weights, pluginPaths: pluginFlags.pluginPath)
                 result = WorkerProcess(timeoutSeconds: caseTimeout).run(request)
                 runner.attachPeaks(&result)
             } else {
@@ -207,13 +225,14 @@ struct RunCommand: ParsableCommand {
             results.append(result)
         }
 
-        let document = RunDocument(
+        var document = RunDocument(
             accelbench: .init(version: SystemInfo.version, commit: SystemInfo.commit(), compiler: SystemInfo.compiler),
             host: SystemInfo.hostName(), startedAt: SystemInfo.iso8601(started), finishedAt: SystemInfo.iso8601(Date()),
             command: CommandLine.arguments, suite: suite.rawValue, rule: measurer.rule, seed: seed,
             versions: SystemInfo.versions(topology: topology), loadAverageStart: loadStart,
             loadAverageEnd: SystemInfo.loadAverage(), topology: topology, ceilings: ceilings, power: powerSummary,
             results: results)
+        document.cpuProfile = ceilings.map { ChipProfile.derived(from: $0, topology: topology) }
         let path = output ?? RunCommand.defaultResultPath(host: document.host, date: started)
         try document.write(to: path)
 
@@ -239,6 +258,7 @@ struct RunCommand: ParsableCommand {
             return "\(Format.number(t.median)) \(r.unit.rawValue) [\(Format.number(t.p5))-\(Format.number(t.p95))], n=\(t.n), \(r.measurement!.stopReason.rawValue), \(r.kernelPath ?? "")"
         case .failed: return "FAILED: \(r.reason ?? "")"
         case .skipped: return "skipped: \(r.reason ?? "")"
+        case .projected: return "projected (not measured): \(r.projection.map { "\(Format.number($0.throughput)) \(r.unit.rawValue), \($0.bound.rawValue)-bound" } ?? "")"
         }
     }
 
@@ -261,10 +281,15 @@ struct RunCommand: ParsableCommand {
             out += c.renderTable()
             out += markdown ? "```\n\n" : "\n"
         }
+        if let p = d.cpuProfile {
+            out += "CPU profile \(p.id) (derived from these ceilings): " + ChipProfile.Peaks.names.compactMap { name in
+                p.peakTFLOPS[name].map { "\(name) \(Format.number($0)) \(name.hasPrefix("int") ? "TOPS" : "TFLOPS")" }
+            }.joined(separator: ", ") + (p.bandwidthGBps.map { ", read \(Format.number($0)) GB/s" } ?? "") + "\n\n"
+        }
         if let power = d.power {
             out += (markdown ? power.lines.map { "    \($0)" } : power.lines).joined(separator: "\n") + "\n\n"
         }
-        out += markdown ? "## Results\n\n" : "Results (throughput per sample: median, p5-p95; cv; % of the measured ceiling; ratio to the baseline backend):\n"
+        out += markdown ? "## Results\n\n" : "Results (throughput per sample: median, p5-p95; cv; % of the measured ceiling, or of the profile's nominal peak for projected rows; ratio to the baseline backend):\n"
         let table = report.table()
         out += markdown ? table.renderMarkdown() : table.render()
         let notes = report.notes()

@@ -1,5 +1,6 @@
 import AccelBenchCore
 import AccelBenchPower
+import AccelBenchProfiles
 import AccelBenchCPU
 import AccelBenchTopology
 import Foundation
@@ -26,6 +27,9 @@ public struct RunDocument: Codable, Sendable {
     /// The power channels read (or why none), idle power and the sampling interval.
     public var power: PowerSummary?
     public var results: [CaseResult]
+    /// This machine's CPU profile derived from `ceilings` (the `profile cpu-host` measured peak labels
+    /// name); nil without ceilings.
+    public var cpuProfile: ChipProfile? = nil
 
     public struct BuildInfo: Codable, Sendable {
         public var version: String

@@ -168,6 +168,15 @@ public struct RunPlan: Sendable {
                 return changed
             }
         }
+        // A projection has no threads: one case per shape, at 1.
+        let projecting = Set(chosenBackends.filter { $0 is any ProjectingBackend }.map(\.name))
+        if !projecting.isEmpty {
+            cases = cases.map { spec in
+                var one = spec
+                if projecting.contains(spec.backend) { one.threads = 1 }
+                return one
+            }
+        }
         cases = RunPlan.unique(cases)
         for backend in chosenBackends where !cases.contains(where: { $0.backend == backend.name }) {
             let offers = backend.capabilities.sorted { $0.key.rawValue < $1.key.rawValue }

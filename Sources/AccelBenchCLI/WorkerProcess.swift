@@ -2,6 +2,7 @@ import AccelBenchCPU
 import AccelBenchCore
 import AccelBenchKernels
 import AccelBenchLLM
+import AccelBenchPlugins
 import AccelBenchTopology
 import ArgumentParser
 import Foundation
@@ -26,6 +27,8 @@ struct WorkerRequest: Codable, Sendable {
     var isa: String?
     /// The `--weights` file, for llm `gguf:` shapes.
     var weights: String?
+    /// `--plugin-path` entries (the worker inherits ACCELBENCH_PLUGIN_PATH with the environment).
+    var pluginPaths: [String] = []
 }
 
 /// The worker's answer: the case's result (its peaks are attached by the parent, which knows the
@@ -177,7 +180,8 @@ struct WorkerCommand: ParsableCommand {
         let topology = try Topology.detect()
         let session = RunSession(topology: topology, progress: Progress(enabled: false))
         let model = try request.weights.map(RunCommand.openWeights)
-        let backends = AllBackends.list(isa: request.isa.flatMap(CPUISA.init(rawValue:)), model: model)
+        let plugins = PluginFlags.load(paths: request.pluginPaths)
+        let backends = AllBackends.list(isa: request.isa.flatMap(CPUISA.init(rawValue:)), model: model) + plugins.backends
         let backend = try CPUBackends.named(request.spec.backend, in: backends)
         let runner = CaseRunner(
             measurer: Measurer(rule: request.rule), seed: request.seed, lastLevelCacheBytes: request.lastLevelCacheBytes)

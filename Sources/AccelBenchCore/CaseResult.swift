@@ -7,6 +7,9 @@ public struct CaseResult: Codable, Sendable {
         case failed
         /// The backend cannot run this case here (reason given).
         case skipped
+        /// Not run: a roofline projection from a chip profile (`projection`). No samples, no correctness
+        /// check; never a measurement.
+        case projected
     }
 
     public var spec: CaseSpec
@@ -34,6 +37,8 @@ public struct CaseResult: Codable, Sendable {
     /// Energy of the timed region per power channel, with efficiency (work per joule), method, scope
     /// and quality; nil when no power source was used.
     public var energy: EnergyWindow?
+    /// The roofline projection of a `projected` result (profile, bound, FLOPs and bytes rules, efficiency).
+    public var projection: Projection?
 
     public var medianThroughput: Double? { throughput?.median }
 

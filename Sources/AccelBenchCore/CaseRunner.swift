@@ -32,6 +32,9 @@ public struct CaseRunner: Sendable {
             result.reason = reason
             return result
         }
+        if let projecting = backend as? any ProjectingBackend {
+            return CaseRunner.project(spec, on: projecting, result: result)
+        }
         let prepared: any PreparedCase
         do {
             prepared = try backend.prepare(
@@ -107,5 +110,23 @@ public struct CaseRunner: Sendable {
             result.secondary = SecondaryThroughput(
                 work: secondary.work, unit: secondary.unit, throughput: secondary.throughput, peak: secondPeak)
         }
+    }
+
+    /// A projecting backend's result: status `projected`, no samples, the profile's peak and the
+    /// fraction of it the projection reaches.
+    static func project(_ spec: CaseSpec, on backend: any ProjectingBackend, result: CaseResult) -> CaseResult {
+        var result = result
+        guard let projection = backend.project(spec) else {
+            result.reason = "\(backend.name) cannot project this case"
+            return result
+        }
+        result.status = .projected
+        result.projection = projection
+        result.kernelPath = "roofline projection (profile \(projection.profile))"
+        if let peak = backend.peak(for: spec), peak.unit == result.unit, peak.value > 0 {
+            result.peak = peak
+            result.peakFraction = projection.throughput / peak.value
+        }
+        return result
     }
 }

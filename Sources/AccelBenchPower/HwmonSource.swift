@@ -1,3 +1,4 @@
+import AccelBenchCore
 import Foundation
 
 /// Power and energy sensors of Linux hwmon drivers: `/sys/class/hwmon/hwmon*/` with a `name` file.

@@ -1,3 +1,4 @@
+import AccelBenchCore
 import Foundation
 
 #if canImport(Glibc)

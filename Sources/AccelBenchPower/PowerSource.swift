@@ -1,3 +1,4 @@
+import AccelBenchCore
 import Foundation
 
 // The power-source abstraction: every way accelbench can learn how much power something drew (RAPL,
@@ -135,20 +136,12 @@ public struct PowerTelemetry: Sendable, Codable, Equatable {
     }
 }
 
-/// The time base of readings: monotonic seconds. Tests pass a scripted clock.
-public protocol PowerClock: Sendable {
-    func now() -> Double
-}
+/// The time base of readings: the measurement engine's monotonic seconds, so power windows and timed
+/// samples share one clock. Tests pass a scripted clock.
+public typealias PowerClock = MeasurementClock
 
 /// CLOCK_MONOTONIC seconds.
-public struct MonotonicPowerClock: PowerClock {
-    public init() {}
-    public func now() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
-    }
-}
+public typealias MonotonicPowerClock = MonotonicClock
 
 /// A way to learn power draw. Sources are detected at start-up (`PowerSources.detect`), listed by
 /// `accelbench power`, and read by `PowerWindow` at the edges of each timed region (counters) and on a

@@ -1,3 +1,4 @@
+import AccelBenchCore
 import Foundation
 
 /// CPU energy counters through Linux powercap: `/sys/class/powercap/intel-rapl:*` (Intel RAPL, and AMD

@@ -21,8 +21,12 @@ import Testing
     /// A fake worker: a shell script standing in for the binary.
     static func script(_ body: String) throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("accelbench-fake-worker-\(UInt32.random(in: 0...UInt32.max)).sh")
-        try ("#!/bin/sh\ncat > /dev/null\n" + body + "\n").write(to: url, atomically: true, encoding: .utf8)
-        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: url.path)
+        // Through a close-on-exec descriptor: a process another test forks meanwhile must not keep
+        // the file open for writing, or running it fails with "Text file busy".
+        let fd = open(url.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o755)
+        let bytes = Array(("#!/bin/sh\ncat > /dev/null\n" + body + "\n").utf8)
+        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
         return url
     }
 

@@ -97,3 +97,15 @@ final class TickingPowerClock: PowerClock {
         }
     }
 }
+
+/// Writes an executable script through a close-on-exec descriptor. A plain `Data.write` leaves the
+/// descriptor inheritable: a process another test forks at that instant keeps the file open for
+/// writing until it execs, and running the script then fails with "Text file busy" (ETXTBSY).
+func writeExecutableScript(_ path: String, _ text: String, mode: mode_t = 0o755) throws {
+    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+    guard fd >= 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path]) }
+    let bytes = Array(text.utf8)
+    let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+    close(fd)
+    guard written == bytes.count, chmod(path, mode) == 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path]) }
+}

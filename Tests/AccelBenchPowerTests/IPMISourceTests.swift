@@ -262,8 +262,7 @@ private struct FakeIPMITool {
             \(body)
 
             """
-        try Data(script.utf8).write(to: URL(fileURLWithPath: path))
-        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: path)
+        try writeExecutableScript(path, script)
     }
 
     /// A shell command printing `text` exactly.

@@ -1,3 +1,5 @@
+@testable import AccelBenchPower
+import Testing
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -240,5 +242,18 @@ final class LoopbackHTTPServer: @unchecked Sendable {
             text += "\r\n" + body
             connection.write(text)
         }
+    }
+}
+
+/// Runs `body` and returns the PowerError it threw (nil when it did not throw one).
+func thrownPowerError(_ body: () throws -> Void) -> PowerError? {
+    do {
+        try body()
+        return nil
+    } catch let error as PowerError {
+        return error
+    } catch {
+        Issue.record("not a PowerError: \(error)")
+        return nil
     }
 }

@@ -2,18 +2,6 @@ import Foundation
 import Testing
 @testable import AccelBenchPower
 
-/// Runs `body` and returns the PowerError it threw (nil when it did not throw one).
-private func meterError(_ body: () throws -> Void) -> PowerError? {
-    do {
-        try body()
-        return nil
-    } catch let error as PowerError {
-        return error
-    } catch {
-        Issue.record("not a PowerError: \(error)")
-        return nil
-    }
-}
 
 /// Reads `source` until `done` holds for everything read so far or a read throws; returns the readings
 /// and the error (if any). Gives up after `seconds`.
@@ -63,8 +51,7 @@ private final class MeterScriptDirectory {
     @discardableResult
     func script(_ name: String, _ body: String, executable: Bool = true) throws -> String {
         let path = url.appendingPathComponent(name).path
-        try ("#!/bin/sh\n" + body).write(toFile: path, atomically: true, encoding: .utf8)
-        try FileManager.default.setAttributes([.posixPermissions: executable ? 0o755 : 0o644], ofItemAtPath: path)
+        try writeExecutableScript(path, "#!/bin/sh\n" + body, mode: executable ? 0o755 : 0o644)
         return path
     }
 }
@@ -130,7 +117,7 @@ private final class MeterScriptDirectory {
         #expect(error?.code == .timeout)
         #expect(error?.message.contains("meter connection to tcp://127.0.0.1:\(server.port) dropped at t=") == true)
         #expect(error?.message.contains("after 9 lines") == true)
-        #expect(meterError { _ = try source.read(clock: MonotonicPowerClock()) }?.code == .timeout)
+        #expect(thrownPowerError { _ = try source.read(clock: MonotonicPowerClock()) }?.code == .timeout)
     }
 
     @Test func aDropWithNothingPendingThrowsAtOnce() throws {
@@ -148,7 +135,7 @@ private final class MeterScriptDirectory {
         let readings = try source.read(clock: MonotonicPowerClock())
         #expect(watts(readings) == [5])
         #expect(faults(readings).count == 1 && faults(readings)[0].contains("dropped at t="))
-        let error = meterError { _ = try source.read(clock: MonotonicPowerClock()) }
+        let error = thrownPowerError { _ = try source.read(clock: MonotonicPowerClock()) }
         #expect(error?.code == .timeout && error?.message.contains("dropped") == true)
     }
 
@@ -248,7 +235,7 @@ private final class MeterScriptDirectory {
                 connection.server.waitForStop()
             }
             defer { server.stop() }
-            let error = meterError { _ = try MeterSource.detect(spec: "tcp://127.0.0.1:\(server.port)") }
+            let error = thrownPowerError { _ = try MeterSource.detect(spec: "tcp://127.0.0.1:\(server.port)") }
             #expect(error?.code == .malformed, "\(body)")
             #expect(error?.message.contains(expected) == true, "\(error?.message ?? "no error") should say \(expected)")
         }
@@ -258,14 +245,14 @@ private final class MeterScriptDirectory {
         let silent = try LoopbackServer { connection in connection.server.waitForStop() }
         defer { silent.stop() }
         let start = Date()
-        let timeout = meterError { _ = try MeterSource.detect(spec: "tcp://127.0.0.1:\(silent.port)", connectTimeoutSeconds: 0.3) }
+        let timeout = thrownPowerError { _ = try MeterSource.detect(spec: "tcp://127.0.0.1:\(silent.port)", connectTimeoutSeconds: 0.3) }
         #expect(timeout?.code == .timeout)
         #expect(timeout?.message.contains("sent no header line") == true)
         #expect(Date().timeIntervalSince(start) < 2)
 
         let hangUp = try LoopbackServer { connection in connection.write("# hello\n") }
         defer { hangUp.stop() }
-        let closed = meterError { _ = try MeterSource.detect(spec: "tcp://127.0.0.1:\(hangUp.port)") }
+        let closed = thrownPowerError { _ = try MeterSource.detect(spec: "tcp://127.0.0.1:\(hangUp.port)") }
         #expect(closed?.code == .unavailable)
         #expect(closed?.message.contains("before sending its header line") == true)
     }
@@ -284,7 +271,7 @@ private final class MeterScriptDirectory {
         }
         let source = try #require(try MeterSource.detect(spec: "tcp://127.0.0.1:\(server.port)", silenceTimeoutSeconds: 0.2))
         Thread.sleep(forTimeInterval: 0.3)
-        let error = meterError { _ = try source.read(clock: MonotonicPowerClock()) }
+        let error = thrownPowerError { _ = try source.read(clock: MonotonicPowerClock()) }
         #expect(error?.code == .timeout)
         #expect(error?.message.contains("sent nothing for") == true)
         speak.signal()
@@ -302,21 +289,21 @@ private final class MeterScriptDirectory {
         let closed = try LoopbackServer { _ in }
         let port = closed.port
         closed.stop()
-        let refused = meterError { _ = try MeterSource.detect(spec: "tcp://127.0.0.1:\(port)") }
+        let refused = thrownPowerError { _ = try MeterSource.detect(spec: "tcp://127.0.0.1:\(port)") }
         #expect(refused?.code == .unavailable)
         #expect(refused?.message.contains("tcp://127.0.0.1:\(port)") == true && refused?.message.contains("nothing listens") == true)
 
         for spec in ["tcp://127.0.0.1", "tcp://127.0.0.1:0", "tcp://127.0.0.1:70000", "tcp://:5025", "udp://127.0.0.1:5025", "cmd:", "/usr/bin/meter"] {
-            #expect(meterError { _ = try MeterConfiguration.parse(spec) }?.code == .invalidConfiguration, "\(spec)")
+            #expect(thrownPowerError { _ = try MeterConfiguration.parse(spec) }?.code == .invalidConfiguration, "\(spec)")
         }
         #expect(try MeterConfiguration.parse("tcp://[::1]:5025").endpoint == .tcp(host: "::1", port: 5025))
         #expect(try MeterConfiguration.parse("tcp://meter.lab:5025/").display == "tcp://meter.lab:5025")
 
         let directory = try MeterScriptDirectory()
         let plain = try directory.script("not-executable", "echo hi\n", executable: false)
-        #expect(meterError { _ = try MeterSource.detect(spec: "cmd:\(plain)") }?.code == .permissionDenied)
-        #expect(meterError { _ = try MeterSource.detect(spec: "cmd:\(directory.url.path)/missing") }?.code == .unavailable)
-        #expect(meterError { _ = try MeterConfiguration.parse("cmd:missing-meter", environment: ["PATH": directory.url.path]) }?.code == .unavailable)
+        #expect(thrownPowerError { _ = try MeterSource.detect(spec: "cmd:\(plain)") }?.code == .permissionDenied)
+        #expect(thrownPowerError { _ = try MeterSource.detect(spec: "cmd:\(directory.url.path)/missing") }?.code == .unavailable)
+        #expect(thrownPowerError { _ = try MeterConfiguration.parse("cmd:missing-meter", environment: ["PATH": directory.url.path]) }?.code == .unavailable)
     }
 
     @Test func aPowerWindowIntegratesTheMeterSamples() throws {

@@ -17,18 +17,6 @@ private final class RedfishScriptedClock: PowerClock, @unchecked Sendable {
     }
 }
 
-/// Runs `body` and returns the PowerError it threw (nil when it did not throw one).
-private func redfishError(_ body: () throws -> Void) -> PowerError? {
-    do {
-        try body()
-        return nil
-    } catch let error as PowerError {
-        return error
-    } catch {
-        Issue.record("not a PowerError: \(error)")
-        return nil
-    }
-}
 
 @Suite struct RedfishSourceTests {
     static let user = "monitor"
@@ -169,11 +157,11 @@ private func redfishError(_ body: () throws -> Void) -> PowerError? {
         #expect(source.chassisID == "1")
         #expect(!server.requests.map(\.path).contains("/redfish/v1/Chassis"))
 
-        let error = redfishError { _ = try RedfishSource.detect(configuration: configuration(server, chassis: "9")) }
+        let error = thrownPowerError { _ = try RedfishSource.detect(configuration: configuration(server, chassis: "9")) }
         #expect(error?.code == .invalidConfiguration)
         #expect(error?.message.contains("no chassis '9'") == true && error?.message.contains("it lists: 1") == true)
 
-        let slash = redfishError { _ = try RedfishSource.detect(configuration: configuration(server, chassis: "1/Power")) }
+        let slash = thrownPowerError { _ = try RedfishSource.detect(configuration: configuration(server, chassis: "1/Power")) }
         #expect(slash?.code == .invalidConfiguration)
     }
 
@@ -184,12 +172,12 @@ private func redfishError(_ body: () throws -> Void) -> PowerError? {
             "/redfish/v1/Chassis/1/Power": .json(status: 200, body: #"{"PowerControl":[]}"#),
         ])
         defer { server.stop() }
-        let error = redfishError { _ = try RedfishSource.detect(configuration: configuration(server)) }
+        let error = thrownPowerError { _ = try RedfishSource.detect(configuration: configuration(server)) }
         #expect(error?.code == .unavailable)
         #expect(error?.message.contains("/redfish/v1/Chassis/1/Power has no PowerControl[0].PowerConsumedWatts") == true)
 
         server.set("/redfish/v1/Chassis", .json(status: 200, body: #"{"Members":[]}"#))
-        #expect(redfishError { _ = try RedfishSource.detect(configuration: configuration(server)) }?.code == .unavailable)
+        #expect(thrownPowerError { _ = try RedfishSource.detect(configuration: configuration(server)) }?.code == .unavailable)
     }
 
     @Test func unauthorizedNamesTheFix() throws {
@@ -199,25 +187,25 @@ private func redfishError(_ body: () throws -> Void) -> PowerError? {
                 headers: ["WWW-Authenticate": #"Basic realm="Redfish""#]),
         ])
         defer { server.stop() }
-        let error = redfishError { _ = try RedfishSource.detect(configuration: configuration(server)) }
+        let error = thrownPowerError { _ = try RedfishSource.detect(configuration: configuration(server)) }
         #expect(error?.code == .unauthorized)
         #expect(error?.message.contains("HTTP 401") == true)
         #expect(error?.message.contains("ACCELBENCH_REDFISH_USER") == true && error?.message.contains("ACCELBENCH_REDFISH_PASSWORD") == true)
         #expect(error?.message.contains("/redfish/v1/Chassis") == true)
 
-        let anonymous = redfishError { _ = try RedfishSource.detect(configuration: configuration(server, credentials: false)) }
+        let anonymous = thrownPowerError { _ = try RedfishSource.detect(configuration: configuration(server, credentials: false)) }
         #expect(anonymous?.code == .unauthorized)
         #expect(anonymous?.message.contains("no credentials configured") == true)
 
         server.set("/redfish/v1/Chassis", .json(status: 403, body: "{}"))
-        #expect(redfishError { _ = try RedfishSource.detect(configuration: configuration(server)) }?.code == .unauthorized)
+        #expect(thrownPowerError { _ = try RedfishSource.detect(configuration: configuration(server)) }?.code == .unauthorized)
     }
 
     @Test func aBMCThatNeverAnswersTimesOut() throws {
         let server = try LoopbackHTTPServer(["/redfish/v1/Chassis": .hang])
         defer { server.stop() }
         let start = Date()
-        let error = redfishError { _ = try RedfishSource.detect(configuration: configuration(server, timeout: 0.5)) }
+        let error = thrownPowerError { _ = try RedfishSource.detect(configuration: configuration(server, timeout: 0.5)) }
         #expect(error?.code == .timeout)
         #expect(error?.message.contains("http://127.0.0.1:\(server.port)/redfish/v1/Chassis") == true)
         #expect(Date().timeIntervalSince(start) < 3)
@@ -229,7 +217,7 @@ private func redfishError(_ body: () throws -> Void) -> PowerError? {
         // 1 s, not less: detection must succeed first on a loaded machine.
         let source = try #require(try RedfishSource.detect(configuration: configuration(server, timeout: 1)))
         server.set("/redfish/v1/Chassis/1/EnvironmentMetrics", .hang)
-        #expect(redfishError { _ = try source.read(clock: MonotonicPowerClock()) }?.code == .timeout)
+        #expect(thrownPowerError { _ = try source.read(clock: MonotonicPowerClock()) }?.code == .timeout)
         server.set("/redfish/v1/Chassis/1/EnvironmentMetrics", .json(status: 200, body: Self.environmentMetrics()))
         #expect(try source.read(clock: MonotonicPowerClock()).count == 2)
     }
@@ -237,29 +225,29 @@ private func redfishError(_ body: () throws -> Void) -> PowerError? {
     @Test func garbageAndMissingFieldsAreMalformed() throws {
         let server = try LoopbackHTTPServer(["/redfish/v1/Chassis": .json(status: 200, body: "<html><body>Login</body></html>")])
         defer { server.stop() }
-        let garbage = redfishError { _ = try RedfishSource.detect(configuration: configuration(server)) }
+        let garbage = thrownPowerError { _ = try RedfishSource.detect(configuration: configuration(server)) }
         #expect(garbage?.code == .malformed)
         #expect(garbage?.message.contains("GET http://127.0.0.1:\(server.port)/redfish/v1/Chassis") == true)
         #expect(garbage?.message.contains("not a JSON object") == true)
 
         server.set("/redfish/v1/Chassis", .json(status: 200, body: #"{"Name":"Chassis Collection"}"#))
-        let noMembers = redfishError { _ = try RedfishSource.detect(configuration: configuration(server)) }
+        let noMembers = thrownPowerError { _ = try RedfishSource.detect(configuration: configuration(server)) }
         #expect(noMembers?.code == .malformed)
         #expect(noMembers?.message.contains("field Members") == true)
 
         for (path, reply) in Self.fullBMC() { server.set(path, reply) }
         let source = try #require(try RedfishSource.detect(configuration: configuration(server)))
         server.set("/redfish/v1/Chassis/1/EnvironmentMetrics", .json(status: 200, body: #"{"PowerWatts":{"DataSourceUri":"x"},"EnergykWh":{"Reading":1}}"#))
-        let missing = redfishError { _ = try source.read(clock: MonotonicPowerClock()) }
+        let missing = thrownPowerError { _ = try source.read(clock: MonotonicPowerClock()) }
         #expect(missing?.code == .malformed)
         #expect(missing?.message.contains("GET /redfish/v1/Chassis/1/EnvironmentMetrics") == true)
         #expect(missing?.message.contains("PowerWatts.Reading") == true)
 
         server.set("/redfish/v1/Chassis/1/EnvironmentMetrics", .json(status: 200, body: #"{"PowerWatts":{"Reading":"four hundred"},"EnergykWh":{"Reading":1}}"#))
-        #expect(redfishError { _ = try source.read(clock: MonotonicPowerClock()) }?.code == .malformed)
+        #expect(thrownPowerError { _ = try source.read(clock: MonotonicPowerClock()) }?.code == .malformed)
 
         server.set("/redfish/v1/Chassis/1/EnvironmentMetrics", .json(status: 200, body: "{\"PowerWatts\": {\"Reading\": 4"))
-        #expect(redfishError { _ = try source.read(clock: MonotonicPowerClock()) }?.code == .malformed)
+        #expect(thrownPowerError { _ = try source.read(clock: MonotonicPowerClock()) }?.code == .malformed)
     }
 
     @Test func missingPowerControlFieldAtReadIsMalformed() throws {
@@ -270,7 +258,7 @@ private func redfishError(_ body: () throws -> Void) -> PowerError? {
         defer { server.stop() }
         let source = try #require(try RedfishSource.detect(configuration: configuration(server, chassis: "1")))
         server.set("/redfish/v1/Chassis/1/Power", .json(status: 200, body: #"{"PowerControl":[]}"#))
-        let error = redfishError { _ = try source.read(clock: MonotonicPowerClock()) }
+        let error = thrownPowerError { _ = try source.read(clock: MonotonicPowerClock()) }
         #expect(error?.code == .malformed)
         #expect(error?.message.contains("/redfish/v1/Chassis/1/Power: field PowerControl[0].PowerConsumedWatts") == true)
     }
@@ -301,7 +289,7 @@ private func redfishError(_ body: () throws -> Void) -> PowerError? {
         let port = server.port
         server.stop()
         let config = RedfishConfiguration(baseURL: URL(string: "http://127.0.0.1:\(port)")!, username: Self.user, password: Self.password)
-        let error = redfishError { _ = try RedfishSource.detect(configuration: config) }
+        let error = thrownPowerError { _ = try RedfishSource.detect(configuration: config) }
         #expect(error?.code == .unavailable)
         #expect(error?.message.contains("http://127.0.0.1:\(port)/redfish/v1/Chassis") == true)
         #expect(error?.message.contains("cannot connect") == true)
@@ -312,7 +300,7 @@ private func redfishError(_ body: () throws -> Void) -> PowerError? {
         defer { server.stop() }
         server.set("/redfish/v1/Chassis", .json(status: 302, body: "{}", headers: ["Location": "http://127.0.0.1:\(server.port)/elsewhere"]))
         server.set("/elsewhere", .json(status: 200, body: Self.collection))
-        let error = redfishError { _ = try RedfishSource.detect(configuration: configuration(server)) }
+        let error = thrownPowerError { _ = try RedfishSource.detect(configuration: configuration(server)) }
         #expect(error?.code == .unavailable)
         #expect(error?.message.contains("redirect to http://127.0.0.1:\(server.port)/elsewhere") == true)
         #expect(!server.requests.map(\.path).contains("/elsewhere"))
@@ -323,7 +311,7 @@ private func redfishError(_ body: () throws -> Void) -> PowerError? {
             "/redfish/v1/Chassis": .json(status: 503, body: #"{"error":{"code":"Base.1.8.ServiceTemporarilyUnavailable","message":"Service busy, retry later."}}"#),
         ])
         defer { server.stop() }
-        let error = redfishError { _ = try RedfishSource.detect(configuration: configuration(server)) }
+        let error = thrownPowerError { _ = try RedfishSource.detect(configuration: configuration(server)) }
         #expect(error?.code == .unavailable)
         #expect(error?.message.contains("HTTP 503: Service busy, retry later.") == true)
     }
@@ -351,27 +339,27 @@ private func redfishError(_ body: () throws -> Void) -> PowerError? {
         ]
         for reply in replies {
             server.set("/redfish/v1/Chassis", reply)
-            let error = redfishError { _ = try RedfishSource.detect(configuration: config) }
+            let error = thrownPowerError { _ = try RedfishSource.detect(configuration: config) }
             #expect(error != nil)
             record(error)
         }
         // Credentials in the URL are refused without being echoed.
         let inURL = RedfishConfiguration(baseURL: URL(string: "https://\(Self.user):\(secret)@bmc.example")!)
-        record(redfishError { _ = try RedfishSource.detect(configuration: inURL) })
-        record(redfishError { _ = try RedfishConfiguration.fromEnvironment(["ACCELBENCH_REDFISH_URL": "::\(secret)::"]) })
+        record(thrownPowerError { _ = try RedfishSource.detect(configuration: inURL) })
+        record(thrownPowerError { _ = try RedfishConfiguration.fromEnvironment(["ACCELBENCH_REDFISH_URL": "::\(secret)::"]) })
         // Refused connection.
         let closed = try LoopbackHTTPServer()
         closed.stop()
         var refused = config
         refused.baseURL = closed.baseURL
-        record(redfishError { _ = try RedfishSource.detect(configuration: refused) })
+        record(thrownPowerError { _ = try RedfishSource.detect(configuration: refused) })
         // Read-time failures and a good source's details.
         for (path, reply) in Self.fullBMC() { server.set(path, reply) }
         let source = try #require(try RedfishSource.detect(configuration: config))
         texts += source.channels.map(\.detail)
         for reply in replies {
             server.set("/redfish/v1/Chassis/1/EnvironmentMetrics", reply)
-            record(redfishError { _ = try source.read(clock: MonotonicPowerClock()) })
+            record(thrownPowerError { _ = try source.read(clock: MonotonicPowerClock()) })
         }
         // The configuration's own descriptions.
         var dumped = ""
@@ -393,12 +381,12 @@ private func redfishError(_ body: () throws -> Void) -> PowerError? {
         #expect(config.username == "monitor" && config.password == "pw-123" && config.chassisID == "1")
         #expect(config.insecureSkipTLSVerification == false)
         #expect(config.description.contains("password set") && !config.description.contains("pw-123"))
-        #expect(redfishError { _ = try RedfishConfiguration.fromEnvironment(["ACCELBENCH_REDFISH_URL": "bmc"]) }?.code == .invalidConfiguration)
+        #expect(thrownPowerError { _ = try RedfishConfiguration.fromEnvironment(["ACCELBENCH_REDFISH_URL": "bmc"]) }?.code == .invalidConfiguration)
 
         let withPath = RedfishConfiguration(baseURL: URL(string: "https://bmc.example/ui/login")!)
-        #expect(redfishError { _ = try RedfishSource.detect(configuration: withPath) }?.code == .invalidConfiguration)
+        #expect(thrownPowerError { _ = try RedfishSource.detect(configuration: withPath) }?.code == .invalidConfiguration)
         let ftp = RedfishConfiguration(baseURL: URL(string: "ftp://bmc.example")!)
-        #expect(redfishError { _ = try RedfishSource.detect(configuration: ftp) }?.code == .invalidConfiguration)
+        #expect(thrownPowerError { _ = try RedfishSource.detect(configuration: ftp) }?.code == .invalidConfiguration)
     }
 
     @Test func aBaseURLEndingInRedfishV1IsAccepted() throws {
@@ -412,7 +400,7 @@ private func redfishError(_ body: () throws -> Void) -> PowerError? {
     #if os(Linux)
     @Test func insecureIsRefusedWhereFoundationNetworkingCannotHonourIt() throws {
         let config = RedfishConfiguration(baseURL: URL(string: "https://bmc.example")!, insecureSkipTLSVerification: true)
-        let error = redfishError { _ = try RedfishSource.detect(configuration: config) }
+        let error = thrownPowerError { _ = try RedfishSource.detect(configuration: config) }
         #expect(error?.code == .invalidConfiguration)
         #expect(error?.message.contains("trust store") == true)
     }

@@ -17,6 +17,8 @@ public struct ResultsReport: Sendable {
         "secondary_peak_label", "secondary_rule", "peak_rss_bytes",
         "efficiency", "efficiency_unit", "energy_j", "avg_w", "idle_w", "power_channel", "power_method", "power_scope",
         "power_quality", "power_comparable", "power_samples", "power_interval_s", "power_gaps",
+        "projection_profile", "projection_bound", "projection_seconds", "projection_bytes", "projection_bytes_rule",
+        "projection_efficiency",
     ]
 
     public init(results: [CaseResult]) {
@@ -74,6 +76,15 @@ public struct ResultsReport: Sendable {
                 row += ["FAILED", "-", "-", "-", "-", "no", "-"]
             case .skipped:
                 row += ["skipped", "-", "-", "-", "-", "-", "-"]
+            case .projected:
+                // Not a measurement: the median cell, the correct and stop columns all say so.
+                let p = r.projection
+                row += [
+                    p.map { "\(Format.number($0.throughput)) \(r.unit.rawValue) projected" } ?? "projected",
+                    "-", "-",
+                    r.peakFraction.map { "\(Format.percent($0)) \(p?.profile ?? "")" } ?? "-",
+                    "-", "projected", "projected",
+                ]
             }
             if showSecondary {
                 if let m = r.secondary {
@@ -112,9 +123,13 @@ public struct ResultsReport: Sendable {
         ]
     }
 
-    /// Reasons for failed and skipped cases, one line each, to print under the table.
+    /// Reasons for failed and skipped cases, and how each projection was made, one line each, to print
+    /// under the table.
     public func notes() -> [String] {
         results.compactMap { r in
+            if r.status == .projected, let p = r.projection {
+                return "projected (not measured): \(r.spec): \(p.explanation)"
+            }
             guard r.status != .passed, let reason = r.reason else { return nil }
             return "\(r.status.rawValue): \(r.spec): \(reason)"
         }
@@ -126,15 +141,16 @@ public struct ResultsReport: Sendable {
         for (i, r) in results.enumerated() {
             let s = r.spec
             let t = r.throughput
+            let p = r.projection
             let fields: [String] = [
                 s.workload.rawValue, s.backend, s.workload.dtypeLabel(s.dtype), s.shape.description, "\(s.threads)",
-                t.map { Format.plain($0.median) } ?? "", r.unit.rawValue,
+                t.map { Format.plain($0.median) } ?? p.map { Format.plain($0.throughput) } ?? "", r.unit.rawValue,
                 t.map { Format.plain($0.p5) } ?? "", t.map { Format.plain($0.p95) } ?? "",
                 t.map { Format.plain($0.cv) } ?? "",
                 r.peakFraction.map(Format.plain) ?? "",
-                r.status == .skipped ? "" : (r.status == .passed ? "true" : "false"),
+                r.status == .skipped || r.status == .projected ? "" : (r.status == .passed ? "true" : "false"),
                 r.status.rawValue, r.kernelPath ?? "", t.map { "\($0.n)" } ?? "",
-                r.measurement?.stopReason.rawValue ?? "", t.map { Format.plain($0.robustCV) } ?? "",
+                r.measurement?.stopReason.rawValue ?? (r.status == .projected ? "projected" : ""), t.map { Format.plain($0.robustCV) } ?? "",
                 ratios[i].map { Format.plain($0.ratio) } ?? "", ratios[i]?.baseline ?? "",
                 r.correctness?.metric ?? "", r.correctness.map { Format.plain($0.value) } ?? "",
                 r.correctness?.toleranceName ?? "", r.correctness.map { Format.plain($0.tolerance) } ?? "",
@@ -143,7 +159,11 @@ public struct ResultsReport: Sendable {
                 r.secondary.map { Format.plain($0.throughput.p5) } ?? "", r.secondary.map { Format.plain($0.throughput.p95) } ?? "",
                 r.secondary?.peakFraction.map(Format.plain) ?? "", r.secondary?.peak?.label ?? "",
                 r.secondary?.work.rule ?? "", r.peakResidentBytes.map { "\($0)" } ?? "",
-            ] + ResultsReport.energyFields(r.energy?.headline)
+            ] + ResultsReport.energyFields(r.energy?.headline) + [
+                p?.profile ?? "", p?.bound.rawValue ?? "", p.map { Format.plain($0.seconds) } ?? "",
+                p.map { Format.plain($0.bytes) } ?? "", p?.bytesRule ?? "",
+                p.map { "compute \(Format.plain($0.efficiency.compute)), bandwidth \(Format.plain($0.efficiency.bandwidth))" } ?? "",
+            ]
             lines.append(fields.map(Format.csvField).joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"
