@@ -49,8 +49,13 @@ struct WorkerProcess: Sendable {
         self.timeoutSeconds = timeoutSeconds
     }
 
-    /// This process's own binary (Linux: /proc/self/exe, immune to a relative argv[0]).
+    /// The binary workers run: `ACCELBENCH_WORKER_EXECUTABLE` when set (a packaged layout, or a test
+    /// process that is not accelbench itself), else this process's own binary (Linux:
+    /// /proc/self/exe, immune to a relative argv[0]).
     static var currentExecutable: URL {
+        if let path = ProcessInfo.processInfo.environment["ACCELBENCH_WORKER_EXECUTABLE"], !path.isEmpty {
+            return URL(fileURLWithPath: path)
+        }
         let link = "/proc/self/exe"
         if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: link) {
             return URL(fileURLWithPath: target)

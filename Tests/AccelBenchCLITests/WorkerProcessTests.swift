@@ -69,4 +69,58 @@ import Testing
             .run(Self.request(.matmul(m: 4, n: 4, k: 4)))
         #expect(missing.status == .failed && missing.reason?.contains("could not start") == true)
     }
+
+    /// A stub device plugin (Tests/Stubs/plugins/stub_plugin.c) compiled with cc into `directory`.
+    static func stubPlugin(_ variant: String, in directory: String) throws -> String {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let output = directory + "/libaccelbench-plugin-stub-\(variant.lowercased()).so"
+        let cc = Process()
+        cc.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        cc.arguments = ["cc", "-std=c99", "-D_POSIX_C_SOURCE=200809L", "-shared", "-fPIC", "-O1", "-DSTUB_\(variant)",
+                        "-I", root.path + "/kernels/plugin/include", root.path + "/Tests/Stubs/plugins/stub_plugin.c", "-o", output]
+        try cc.run()
+        cc.waitUntilExit()
+        guard cc.terminationStatus == 0 else { throw CocoaError(.executableLoad) }
+        return output
+    }
+
+    /// The issue's acceptance for device plugins: a plugin that crashes or hangs in run costs one failed
+    /// result naming the signal or the timeout, in a worker process, never the caller.
+    @Test(.enabled(if: built, "the accelbench executable is built next to the tests"))
+    func crashingAndHangingPluginsCostOneResult() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("accelbench-stubs-\(UInt32.random(in: 0...UInt32.max))").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        for (variant, timeout, expected) in [("CRASH", 60.0, "SIGSEGV"), ("HANG", 3.0, "did not finish within")] {
+            let path = try Self.stubPlugin(variant, in: directory)
+            var request = Self.request(.matmul(m: 8, n: 8, k: 8), backend: "plugin:stub-\(variant.lowercased()):0")
+            request.pluginPaths = [path]
+            let result = WorkerProcess(executable: Self.accelbench, timeoutSeconds: timeout).run(request)
+            #expect(result.status == .failed, "\(variant): \(result.status)")
+            #expect(result.reason?.contains(expected) == true, "\(variant): \(result.reason ?? "")")
+        }
+    }
+
+    /// The reference plugin's results appear beside a built-in backend's in one run, measured in a
+    /// worker process and checked against float64.
+    @Test(.enabled(if: built, "the accelbench executable is built next to the tests"))
+    func referencePluginBesideTheCPUBackends() throws {
+        let plugin = Self.accelbench.deletingLastPathComponent().appendingPathComponent("libaccelbench-plugin-reference.so").path
+        try #require(FileManager.default.fileExists(atPath: plugin), "the reference plugin product is built next to the tests")
+        setenv("ACCELBENCH_WORKER_EXECUTABLE", Self.accelbench.path, 1)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("accelbench-plugin-run-\(UInt32.random(in: 0...UInt32.max)).json").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let status = AccelBench.main(arguments: [
+            "run", "--no-ceilings", "--power", "none", "--plugin-path", plugin, "--backend", "plugin:reference,reference",
+            "--shape", "16x24x8", "--dtype", "fp32", "--threads", "1", "--output", path, "--quiet", "--format", "csv",
+        ])
+        #expect(status == 0)
+        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any]
+        let results = (object?["results"] as? [[String: Any]]) ?? []
+        let backends = Set(results.compactMap { ($0["spec"] as? [String: Any])?["backend"] as? String })
+        #expect(backends == ["plugin:reference:0", "reference"])
+        #expect(results.allSatisfy { $0["status"] as? String == "passed" })
+        let pluginPath = results.first { (($0["spec"] as? [String: Any])?["backend"] as? String) == "plugin:reference:0" }?["kernelPath"] as? String
+        #expect(pluginPath?.contains("[worker process]") == true)
+    }
 }
