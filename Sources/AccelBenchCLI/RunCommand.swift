@@ -203,6 +203,9 @@ struct RunCommand: ParsableCommand {
         let runner = CaseRunner(
             measurer: measurer, seed: seed, lastLevelCacheBytes: topology.lastLevelCacheBytes,
             peak: { [ceilings] in ceilings?.peak(for: $0, unit: $1)?.naming(profile: ChipProfile.derivedCPUID) }, idleWatts: idleWatts)
+        // Device results are judged against their chip's profile (plugins name their device).
+        let profileCatalog = plan.cases.contains { $0.backend.hasPrefix(PluginNames.prefix) }
+            ? try? ProfileCatalog.load(userDirectories: profileOptions.profilePath) : nil
         var results: [CaseResult] = []
         for (index, spec) in plan.cases.enumerated() {
             progress.say("[\(index + 1)/\(plan.cases.count)] \(spec)")
@@ -215,7 +218,11 @@ struct RunCommand: ParsableCommand {
                     spec: spec, rule: measurer.rule, seed: seed, lastLevelCacheBytes: topology.lastLevelCacheBytes,
                     isa: isa?.rawValue, weights: weights, pluginPaths: pluginFlags.pluginPath)
                 result = WorkerProcess(timeoutSeconds: caseTimeout).run(request)
-                runner.attachPeaks(&result)
+                if let device = backend as? PluginBackend {
+                    RunCommand.judgeOnProfile(&result, device: device, catalog: profileCatalog, runner: runner)
+                } else {
+                    runner.attachPeaks(&result)
+                }
             } else {
                 let peakWasReset = ResidentMemory.resetPeak()
                 result = runner.run(spec, on: backend, pool: session.pool(spec.threads))
@@ -248,6 +255,23 @@ struct RunCommand: ParsableCommand {
         if format != .table && format != .markdown { progress.say("result file: \(path)") }
         if results.contains(where: { $0.status == .failed }) {
             throw ExitCode(ExitStatus.caseFailed.rawValue)
+        }
+    }
+
+    /// A device plugin's result gets the peak of the chip profile its device name matches, named in the
+    /// label; a plugin running on the host CPU (vendor "accelbench", the reference plugin) is judged
+    /// against the measured host ceilings (profile cpu-host); any other device without a profile gets
+    /// no % of peak rather than the CPU's.
+    static func judgeOnProfile(_ result: inout CaseResult, device: PluginBackend, catalog: ProfileCatalog?, runner: CaseRunner) {
+        let info = device.deviceInfo
+        if let profile = catalog?.matching(deviceName: info.name) {
+            if let peak = ProfileBackend(profile: profile).peak(for: result.spec), peak.unit == result.unit, peak.value > 0,
+               let median = result.throughput?.median {
+                result.peak = peak
+                result.peakFraction = median / peak.value
+            }
+        } else if info.vendor == "accelbench" {
+            runner.attachPeaks(&result)
         }
     }
 
