@@ -3,6 +3,7 @@ import AccelBenchCore
 import AccelBenchKernels
 import AccelBenchLLM
 import AccelBenchPlugins
+import AccelBenchPower
 import AccelBenchTopology
 import ArgumentParser
 import Foundation
@@ -188,8 +189,10 @@ struct WorkerCommand: ParsableCommand {
         let plugins = PluginFlags.load(paths: request.pluginPaths)
         let backends = AllBackends.list(isa: request.isa.flatMap(CPUISA.init(rawValue:)), model: model) + plugins.backends
         let backend = try CPUBackends.named(request.spec.backend, in: backends)
+        // A plugin device's own energy counter or power, read at the edges of the timed region.
+        let meter = (backend as? PluginBackend).flatMap(PluginPowerSource.detect).map { PowerMeterSession(sources: [$0]) }
         let runner = CaseRunner(
-            measurer: Measurer(rule: request.rule), seed: request.seed, lastLevelCacheBytes: request.lastLevelCacheBytes)
+            measurer: Measurer(rule: request.rule, energy: meter), seed: request.seed, lastLevelCacheBytes: request.lastLevelCacheBytes)
         let pool = session.pool(request.spec.threads)
         let peakWasReset = ResidentMemory.resetPeak()
         var result = runner.run(request.spec, on: backend, pool: pool)

@@ -11,6 +11,8 @@ import Foundation
 /// How a figure was obtained; part of every efficiency figure (`method` in records and tables).
 public enum PowerMethod: String, Sendable, Codable, CaseIterable {
     case rapl, hwmon, nvml, ipmi, redfish, meter, estimate
+    /// A device plugin's own telemetry (AccelBenchPlugins' PluginPowerSource).
+    case plugin
 }
 
 /// What a channel measures. Figures of different scopes are never summed into one number.

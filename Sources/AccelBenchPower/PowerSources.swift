@@ -121,6 +121,10 @@ public enum PowerSources {
                     }
                     source = try EstimateSource.cpu(
                         tdpWatts: tdp, idleFraction: options.estimateIdleFraction, basis: options.estimateBasis, procRoot: options.procRoot)
+                case .plugin:
+                    // A plugin device's telemetry is read by its own cases (in their worker process).
+                    source = nil
+                    why = "plugin devices report their own power in their cases (backend plugin:NAME)"
                 }
                 if let source {
                     found.sources.append(source)

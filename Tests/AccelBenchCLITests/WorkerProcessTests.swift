@@ -123,4 +123,22 @@ import Testing
         let pluginPath = results.first { (($0["spec"] as? [String: Any])?["backend"] as? String) == "plugin:reference:0" }?["kernelPath"] as? String
         #expect(pluginPath?.contains("[worker process]") == true)
     }
+
+    /// A plugin device's own telemetry (the stub reports 42.5 W and 55 °C) becomes the case's energy
+    /// window, read at its edges, with the device's evidence alongside.
+    @Test(.enabled(if: built, "the accelbench executable is built next to the tests"))
+    func pluginTelemetryFeedsTheEnergyWindow() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("accelbench-stubs-\(UInt32.random(in: 0...UInt32.max))").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var request = Self.request(.matmul(m: 8, n: 8, k: 8), backend: "plugin:stub-newer-minor:0")
+        request.pluginPaths = [try Self.stubPlugin("NEWER_MINOR", in: directory)]
+        let result = WorkerProcess(executable: Self.accelbench, timeoutSeconds: 60).run(request)
+        #expect(result.status == .passed, "\(result.reason ?? "")")
+        let channel = try #require(result.energy?.channels.first)
+        #expect(channel.method == "plugin" && channel.scope == "accelerator_board" && channel.id == "plugin:stub-newer-minor:0")
+        #expect(channel.averageWatts.map { abs($0 - 42.5) < 1e-9 } == true, "\(channel)")
+        #expect(channel.efficiency != nil && channel.efficiencyUnit == "GFLOPS/W")
+        #expect(result.energy?.telemetry.contains { $0.values["temperature_c"] == "55.0" } == true)
+    }
 }
