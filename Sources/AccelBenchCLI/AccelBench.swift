@@ -12,7 +12,7 @@ public struct AccelBench: ParsableCommand {
             (wrong output or an error while running it).
             """,
         version: SystemInfo.version,
-        subcommands: [RunCommand.self, TopologyCommand.self, CeilingsCommand.self, PowerCommand.self, ListCommand.self, WorkerCommand.self, ProfilesCommand.self, CoverageCommand.self],
+        subcommands: [RunCommand.self, TopologyCommand.self, CeilingsCommand.self, PowerCommand.self, ListCommand.self, WorkerCommand.self, ProfilesCommand.self, CoverageCommand.self, ModelWriteCommand.self],
         defaultSubcommand: nil)
 
     public init() {}

@@ -135,3 +135,23 @@ import Testing
         #expect(AccelBench.main(arguments: ["run", "--weights", missing, "--vocab", "100"]) == ExitStatus.usageError.rawValue)
     }
 }
+
+/// `model-write` (the llama.cpp peer's model file): a file accelbench loads back, with the tokenizer
+/// metadata llama.cpp needs to load it too.
+@Suite struct ModelWriteTests {
+    @Test func writesAModelBothToolsCanLoad() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("accelbench-model-\(UInt32.random(in: 0...UInt32.max)).gguf").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let status = AccelBench.main(arguments: [
+            "model-write", "--model", "llama3.2-1b", "--layers", "1", "--vocab", "64", "--dtype", "q8_0", "--threads", "2", "--output", path,
+        ])
+        #expect(status == 0)
+        let model = try GGUFModel(path: path)
+        #expect(model.config.layers == 1 && model.config.vocab == 64 && model.format == .q8_0)
+        let file = try GGUFFile(path: path)
+        #expect(file.string("tokenizer.ggml.model") == "llama")
+        #expect(file.value("tokenizer.ggml.tokens")?.arrayValue?.count == 64)
+        #expect(file.value("tokenizer.ggml.scores")?.arrayValue?.count == 64)
+        #expect(file.int("tokenizer.ggml.bos_token_id") == 1 && file.int("tokenizer.ggml.eos_token_id") == 2)
+    }
+}
