@@ -72,14 +72,9 @@ struct ListCommand: ParsableCommand {
             }
         case .backends:
             table = TextTable(header: ["backend", "workloads", "description"])
-            for b in AllBackends.list() {
-                let caps = b.capabilities.sorted { $0.key.rawValue < $1.key.rawValue }
-                    .map { "\($0.key.rawValue)(\($0.value.map(\.rawValue).joined(separator: ",")))" }.joined(separator: " ")
-                table.append([b.name, caps, b.summary])
-            }
             // Device plugins on ACCELBENCH_PLUGIN_PATH (run takes --plugin-path too).
             let plugins = PluginFlags.load(paths: [])
-            for b in plugins.backends {
+            for b in AllBackends.list() + plugins.backends {
                 let caps = b.capabilities.sorted { $0.key.rawValue < $1.key.rawValue }
                     .map { "\($0.key.rawValue)(\($0.value.map(\.rawValue).joined(separator: ",")))" }.joined(separator: " ")
                 table.append([b.name, caps, b.summary])

@@ -79,12 +79,9 @@ public final class QuantCaseInputs {
         self.m = m
         self.n = n
         self.k = k
-        var rng = SeededGenerator(seed: seed)
-        let w = AlignedBuffer<Float>(count: m * k)
-        rng.fill(w.pointer, count: m * k)
-        x = AlignedBuffer(count: n * k)
+        let w: AlignedBuffer<Float>
+        (w, x) = QuantCase.seededOperands(m: m, n: n, k: k, seed: seed)
         y = AlignedBuffer(count: n * m)
-        rng.fill(x.pointer, count: n * k)
         let matrix = QuantizedMatrix(format: dtype == .q8_0 ? .q8_0 : .q4_0, rows: m, columns: k, quantizing: w.pointer)
         weights = matrix
         checker = QuantCheck(

@@ -42,6 +42,17 @@ public struct QuantBackend: Backend {
 }
 
 final class QuantCase: PreparedCase {
+    /// W (M x K) then X (N x K) in fp32 from one seeded stream: the values every quantized case (ours,
+    /// a plugin's) quantizes and multiplies.
+    static func seededOperands(m: Int, n: Int, k: Int, seed: UInt64) -> (w: AlignedBuffer<Float>, x: AlignedBuffer<Float>) {
+        var rng = SeededGenerator(seed: seed)
+        let w = AlignedBuffer<Float>(count: m * k)
+        rng.fill(w.pointer, count: m * k)
+        let x = AlignedBuffer<Float>(count: n * k)
+        rng.fill(x.pointer, count: n * k)
+        return (w, x)
+    }
+
     let m: Int, n: Int, k: Int
     let residency: WeightResidency
     /// One plan per copy of the weights; cold cases rotate through them, one per call.
@@ -59,12 +70,9 @@ final class QuantCase: PreparedCase {
         self.n = n
         self.k = k
         self.residency = residency
-        var rng = SeededGenerator(seed: seed)
-        let w = AlignedBuffer<Float>(count: m * k)
-        rng.fill(w.pointer, count: m * k)
-        x = AlignedBuffer(count: n * k)
+        let w: AlignedBuffer<Float>
+        (w, x) = QuantCase.seededOperands(m: m, n: n, k: k, seed: seed)
         y = AlignedBuffer(count: n * m)
-        rng.fill(x.pointer, count: n * k)
         if dtype == .w8a8 {
             let first = W8A8Matrix(rows: m, columns: k, quantizing: w.pointer)
             // Copies quantize the same values, so the check holds for whichever ran last.
