@@ -4,7 +4,7 @@
 # Extra arguments: make run ARGS="--suite standard --format csv"; make test TEST_ARGS="--filter Stream"
 
 SWIFT ?= swift
-APT_PACKAGES := libopenblas-dev libhwloc-dev pkg-config
+APT_PACKAGES := libopenblas-dev libhwloc-dev pkg-config openssl
 ARGS ?=
 TEST_ARGS ?=
 

@@ -8,11 +8,12 @@ public struct AccelBench: ParsableCommand {
         commandName: "accelbench",
         abstract: "Heterogeneous accelerator benchmarking harness: measured, checked throughput per precision.",
         discussion: """
-            Exit codes: 0 success; 1 internal error; 2 bad input (nothing measured); 3 a case failed \
-            (wrong output or an error while running it).
+            Exit codes: 0 success; 1 internal error (verify: a record is invalid); 2 bad input (nothing \
+            measured); 3 a case failed (wrong output or an error while running it; compare: a regression); \
+            4 certification failed.
             """,
         version: SystemInfo.version,
-        subcommands: [RunCommand.self, TopologyCommand.self, CeilingsCommand.self, PowerCommand.self, ListCommand.self, WorkerCommand.self, ProfilesCommand.self, CoverageCommand.self, ModelWriteCommand.self],
+        subcommands: [RunCommand.self, TopologyCommand.self, CeilingsCommand.self, PowerCommand.self, ListCommand.self, WorkerCommand.self, ProfilesCommand.self, CoverageCommand.self, KeygenCommand.self, SignCommand.self, VerifyCommand.self, CompareCommand.self, RecordCommand.self, CertifyCommand.self, ModelWriteCommand.self],
         defaultSubcommand: nil)
 
     public init() {}

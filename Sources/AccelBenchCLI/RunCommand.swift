@@ -20,11 +20,13 @@ struct RunCommand: ParsableCommand {
             Without --workload/--backend/--shape/--dtype the suite decides what runs (default: quick, \
             about two minutes here). Lists may be comma-separated or repeated. Every case's output is \
             checked against a float64 reference; a wrong result is reported as failed, never with a speed. \
-            The JSON result file is always written: to --output, or under results/.
+            The JSON result file is always written: to --output, or under results/. With --sign KEY the \
+            result file is a signed capability record instead (a DSSE envelope; default name \
+            results/HOST-DATE.record.json), which accelbench verify checks; --record writes the record unsigned.
             """)
 
-    @Option(help: "Suite: quick, standard or full.")
-    var suite: Suite = .quick
+    @Option(help: "Suite: quick, standard or full (default: quick; certify: standard).")
+    var suite: Suite?
 
     @Option(name: .long, help: ArgumentHelp("Workloads (matmul, stream, attention, qgemv, qgemm, llm).", valueName: "list"))
     var workload: [String] = []
@@ -81,6 +83,14 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "No progress on stderr.")
     var quiet = false
 
+    @Option(name: .long, help: ArgumentHelp("Private key (PKCS#8 PEM): the result file is then a signed capability record (DSSE envelope).", valueName: "key"))
+    var sign: String?
+
+    @Flag(help: "Write an unsigned capability record as the result file instead of the run document.")
+    var record = false
+
+    @OptionGroup(title: "Record subject (with --sign or --record)") var subjectFlags: RecordSubjectFlags
+
     @Option(help: "llm: run the model with this many layers (overrides the preset, e.g. 4 to match a llama-bench test model).")
     var layers: Int?
 
@@ -128,7 +138,7 @@ struct RunCommand: ParsableCommand {
         }
     }
 
-    func selection() -> RunPlan.Selection {
+    func selection(suite: Suite) -> RunPlan.Selection {
         var s = RunPlan.Selection()
         s.suite = suite
         s.workloads = commaList(workload)
@@ -151,7 +161,57 @@ struct RunCommand: ParsableCommand {
         }
     }
 
+    /// What a run measured, before anything is printed or written.
+    struct Outcome {
+        var document: RunDocument
+        var started: Date
+    }
+
     func run() throws {
+        let signingKey = try sign.map(RecordFiles.loadSigningKey)
+        let subject = try subjectFlags.input()
+        let outcome = try measure(defaultSuite: .quick)
+        let document = outcome.document
+        let results = document.results
+        var path = output ?? RunCommand.defaultResultPath(host: document.host, date: outcome.started)
+        var recordNote: String?
+        if signingKey != nil || record {
+            if output == nil { path = RecordFiles.recordPath(for: path) }
+            let built = try RecordBuilder.build(from: document, subject: subject)
+            let contentID = try RecordFiles.write(built.record, to: path, signingKey: signingKey)
+            recordNote = "capability record (\(signingKey == nil ? "unsigned" : "signed, key \(signingKey!.publicKey.keyID)"), \(built.record.validity.status)): content id \(contentID)"
+                + (built.projectedLeftOut > 0 ? "; \(built.projectedLeftOut) projected result(s) left out" : "")
+            let failed = built.record.validity.checks.filter { !$0.passed }
+            if !failed.isEmpty {
+                recordNote! += "\nrecord checks failed: " + failed.prefix(8).map { c in c.id + (c.note.map { " (\($0))" } ?? "") }.joined(separator: "; ")
+            }
+        } else {
+            try document.write(to: path)
+        }
+        let progress = Progress(enabled: !quiet && isatty(2) == 1)
+
+        let report = ResultsReport(results: results)
+        switch format {
+        case .json:
+            print(String(decoding: try document.encoded(), as: UTF8.self))
+        case .csv:
+            print(report.csv(), terminator: "")
+        case .table, .markdown:
+            print(RunCommand.textReport(document, report: report, markdown: format == .markdown, resultPath: path), terminator: "")
+            if let recordNote { print(recordNote) }
+        }
+        if format != .table && format != .markdown {
+            progress.say("result file: \(path)")
+            if let recordNote { progress.say(recordNote) }
+        }
+        if results.contains(where: { $0.status == .failed }) {
+            throw ExitCode(ExitStatus.caseFailed.rawValue)
+        }
+    }
+
+    /// Runs the selected cases (the suite's when none are selected) and returns the result document.
+    func measure(defaultSuite: Suite) throws -> Outcome {
+        let suite = self.suite ?? defaultSuite
         let started = Date()
         let topology = try Topology.detect()
         let progress = Progress(enabled: !quiet && isatty(2) == 1)
@@ -162,7 +222,7 @@ struct RunCommand: ParsableCommand {
         let backends = AllBackends.list(isa: isa, model: model) + plugins.backends
             + (try profileOptions.backends(named: commaList(backend), announce: !quiet))
         let streamElements = CeilingsProbe.streamElements(lastLevelCacheBytes: topology.lastLevelCacheBytes)
-        var selection = selection()
+        var selection = selection(suite: suite)
         selection.backends = try PluginNames.canonical(selection.backends, plugins: plugins)
         if let model {
             selection.weightsFile = RunPlan.WeightsFile(
@@ -240,22 +300,8 @@ struct RunCommand: ParsableCommand {
             loadAverageEnd: SystemInfo.loadAverage(), topology: topology, ceilings: ceilings, power: powerSummary,
             results: results)
         document.cpuProfile = ceilings.map { ChipProfile.derived(from: $0, topology: topology) }
-        let path = output ?? RunCommand.defaultResultPath(host: document.host, date: started)
-        try document.write(to: path)
-
-        let report = ResultsReport(results: results)
-        switch format {
-        case .json:
-            print(String(decoding: try document.encoded(), as: UTF8.self))
-        case .csv:
-            print(report.csv(), terminator: "")
-        case .table, .markdown:
-            print(RunCommand.textReport(document, report: report, markdown: format == .markdown, resultPath: path), terminator: "")
-        }
-        if format != .table && format != .markdown { progress.say("result file: \(path)") }
-        if results.contains(where: { $0.status == .failed }) {
-            throw ExitCode(ExitStatus.caseFailed.rawValue)
-        }
+        document.threadsPinned = session.binder != nil
+        return Outcome(document: document, started: started)
     }
 
     /// A device plugin's result gets the peak of the chip profile its device name matches, named in the

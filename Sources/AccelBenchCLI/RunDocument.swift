@@ -30,6 +30,8 @@ public struct RunDocument: Codable, Sendable {
     /// This machine's CPU profile derived from `ceilings` (the `profile cpu-host` measured peak labels
     /// name); nil without ceilings.
     public var cpuProfile: ChipProfile? = nil
+    /// Whether the worker threads were bound to cores (nil in files from before it was recorded).
+    public var threadsPinned: Bool? = nil
 
     public struct BuildInfo: Codable, Sendable {
         public var version: String

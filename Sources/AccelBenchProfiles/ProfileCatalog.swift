@@ -1,4 +1,5 @@
 import AccelBenchCore
+import AccelBenchJSON
 import Foundation
 
 /// The chip profiles accelbench knows: the bundled ones and the user's (`--profile-path DIR`, every
@@ -26,7 +27,7 @@ public struct ProfileCatalog: Sendable {
     /// The schema every profile must pass.
     public static func schemaValidator() throws -> JSONSchemaValidator {
         let url = bundledDirectory.appendingPathComponent(schemaFileName)
-        return try JSONSchemaValidator(schema: JSONValue.parse(Data(contentsOf: url)))
+        return try JSONSchemaValidator(schema: JSON.parse(Data(contentsOf: url)))
     }
 
     public static let schemaFileName = "chip-profile.schema.json"
@@ -74,9 +75,9 @@ public struct ProfileCatalog: Sendable {
         } catch {
             throw AccelBenchError(.invalidArgument, "profile \(url.path): cannot read it (\(error.localizedDescription))")
         }
-        let value: JSONValue
+        let value: JSON
         do {
-            value = try JSONValue.parse(data)
+            value = try JSON.parse(data)
         } catch {
             throw AccelBenchError(.invalidArgument, "profile \(url.path): not valid JSON (\(error))")
         }
