@@ -101,6 +101,6 @@ let package = Package(
         .testTarget(name: "AccelBenchProfilesTests", dependencies: ["AccelBenchProfiles", "AccelBenchCore", "AccelBenchCLI", "AccelBenchCPU"]),
         .testTarget(name: "AccelBenchJSONTests", dependencies: ["AccelBenchJSON"], resources: [.copy("Fixtures")]),
         .testTarget(name: "AccelBenchRecordsTests", dependencies: ["AccelBenchRecords", "AccelBenchJSON", "AccelBenchCore"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "AccelBenchCLITests", dependencies: ["AccelBenchCLI", "AccelBenchCore", "AccelBenchLLM"]),
+        .testTarget(name: "AccelBenchCLITests", dependencies: ["AccelBenchCLI", "AccelBenchCore", "AccelBenchLLM", "AccelBenchJSON", "AccelBenchRecords"], exclude: ["Golden"]),
     ]
 )

@@ -10,6 +10,9 @@ enum OpenBLASEnvironment {
 
     static func reexecIfNeeded(core: String) {
         let environment = ProcessInfo.processInfo.environment
+        // Only the accelbench executable re-executes itself: a process that merely calls the command
+        // line (the test runner) must not be replaced by a second copy of itself.
+        guard URL(fileURLWithPath: CommandLine.arguments.first ?? "").lastPathComponent == "accelbench" else { return }
         guard core != "default", environment["OPENBLAS_CORETYPE"] == nil, environment[marker] == nil else { return }
         let target: String
         if core == "auto" {

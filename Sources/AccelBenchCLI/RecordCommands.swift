@@ -413,7 +413,8 @@ enum RecordFiles {
             let envelope = try Envelope.sign(payload: payload, payloadType: DSSE.recordPayloadType, with: signingKey)
             try writeAtomically(try envelope.encoded(), to: path)
         } else {
-            try writeAtomically(payload + Data("\n".utf8), to: path)
+            // Exactly the canonical bytes (no trailing newline), so the file's SHA-256 is the content id.
+            try writeAtomically(payload, to: path)
         }
         return RecordCoding.contentID(payload: payload)
     }
@@ -436,9 +437,8 @@ enum RecordFiles {
         run.hasSuffix(".json") ? String(run.dropLast(5)) + ".record.json" : run + ".record.json"
     }
 
-    /// Indented JSON with sorted keys, for people (records themselves are written canonical).
+    /// Indented JSON for people (records themselves are written canonical).
     static func pretty(_ value: JSON) throws -> Data {
-        let object = try JSONSerialization.jsonObject(with: try value.canonicalData(), options: [.fragmentsAllowed])
-        return try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes, .fragmentsAllowed])
+        try value.prettyData()
     }
 }

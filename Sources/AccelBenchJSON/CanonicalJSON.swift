@@ -150,3 +150,47 @@ extension JSON {
         return String(decoding: out, as: UTF8.self)
     }
 }
+
+extension JSON {
+    /// The canonical form laid out for people: the same member order, strings and numbers, with
+    /// two-space indentation and a trailing newline. (Parsing it gives the same value back.)
+    public func prettyData() throws -> Data {
+        var out: [UInt8] = []
+        try JSON.writePretty(self, indent: 0, to: &out)
+        out.append(UInt8(ascii: "\n"))
+        return Data(out)
+    }
+
+    static func writePretty(_ value: JSON, indent: Int, to out: inout [UInt8]) throws {
+        func newline(_ level: Int) {
+            out.append(UInt8(ascii: "\n"))
+            out.append(contentsOf: [UInt8](repeating: UInt8(ascii: " "), count: 2 * level))
+        }
+        switch value {
+        case let .array(elements) where !elements.isEmpty:
+            out.append(UInt8(ascii: "["))
+            for (i, element) in elements.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                newline(indent + 1)
+                try writePretty(element, indent: indent + 1, to: &out)
+            }
+            newline(indent)
+            out.append(UInt8(ascii: "]"))
+        case let .object(members) where !members.isEmpty:
+            out.append(UInt8(ascii: "{"))
+            let sorted = members.map { (utf16: Array($0.key.utf16), key: $0.key, value: $0.value) }
+                .sorted { $0.utf16.lexicographicallyPrecedes($1.utf16) }
+            for (i, member) in sorted.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                newline(indent + 1)
+                writeCanonicalString(member.key, to: &out)
+                out.append(contentsOf: ": ".utf8)
+                try writePretty(member.value, indent: indent + 1, to: &out)
+            }
+            newline(indent)
+            out.append(UInt8(ascii: "}"))
+        default:
+            try writeCanonical(value, to: &out)
+        }
+    }
+}
