@@ -11,9 +11,9 @@
 # 20 s of samples per case, ~6 calls of pp512/tg128 at 1 thread; quick stops after one ~3 s call);
 # llama.cpp takes the median of 3 runs after a warm-up. Read the last table: `ours` and `llama.cpp` tok/s
 # per file, test and thread count, and `ratio` = ours / llama.cpp (>1: accelbench faster).
-# The two halves run one after the other (accelbench first, minutes apart), so read the load
-# averages both print before trusting a ratio. Files: .build/bench-models/llama3-8b-L4-v32000-{q4_0,q8_0}.gguf
-# (reused when present), results/llm-llama3-8b-L4-v32000-{q4_0,q8_0}-STAMP.json, results/llm-STAMP.csv (ours),
+# The engines alternate per file and thread count (ours, then llama.cpp), so each pair sees the
+# same memory bandwidth; read the load averages both print before trusting a ratio. Files: .build/bench-models/llama3-8b-L4-v32000-{q4_0,q8_0}.gguf
+# (reused when present), results/llm-llama3-8b-L4-v32000-{q4_0,q8_0}-{1,2}T-STAMP.json, results/llm-STAMP.csv (ours),
 # results/llm-llamacpp-STAMP.csv. ACCELBENCH=path/to/accelbench skips the build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -54,28 +54,34 @@ for dtype in q4_0 q8_0; do
     models+=("$f")
 done
 
-# Exit status 3 (a case failed its check) still leaves a CSV; anything else stops here.
-status=0
-first=1
-for f in "${models[@]}"; do
-    echo "== accelbench: $f"
-    rc=0
-    $bin run --weights "$f" --shape gguf:pp512 --shape gguf:tg128 --threads "$threads" --suite "$suite" --format csv \
-        --output "results/llm-$(basename "$f" .gguf)-$stamp.json" >"$tmp/ours.csv" || rc=$?
-    if [ "$rc" = 3 ]; then status=3; elif [ "$rc" != 0 ]; then exit "$rc"; fi
-    if [ "$first" = 1 ]; then head -1 "$tmp/ours.csv" | sed 's/^/file,/' >"$csv"; first=0; fi
-    tail -n +2 "$tmp/ours.csv" | sed "s|^|$f,|" >>"$csv"
-done
-echo "accelbench CSV: $csv"
-
-echo "== llama.cpp (PyPI llama-cpp-python)"
 venv=.build/bench-venv
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 "$venv/bin/python" -c 'import llama_cpp' 2>/dev/null || "$venv/bin/pip" install -q llama-cpp-python
 peer="results/llm-llamacpp-$stamp.csv"
-model_args=()
-for f in "${models[@]}"; do model_args+=(--model "$f"); done
-"$venv/bin/python" bench/llm_llamacpp.py "${model_args[@]}" --threads $(echo "$threads" | tr ',' ' ') --csv "$peer"
+
+# The two engines alternate per file and thread count (ours, then llama.cpp, on the same file and
+# threads), so both see the same memory bandwidth: on a shared host it drifts by half within minutes,
+# and tg is bandwidth-bound. Exit status 3 (a case failed its check) still leaves a CSV; anything
+# else stops here.
+status=0
+first=1
+peer_first=1
+for f in "${models[@]}"; do
+    for t in $(echo "$threads" | tr ',' ' '); do
+        echo "== accelbench: $f, $t thread(s)"
+        rc=0
+        $bin run --weights "$f" --shape gguf:pp512 --shape gguf:tg128 --threads "$t" --suite "$suite" --format csv \
+            --output "results/llm-$(basename "$f" .gguf)-${t}T-$stamp.json" >"$tmp/ours.csv" || rc=$?
+        if [ "$rc" = 3 ]; then status=3; elif [ "$rc" != 0 ]; then exit "$rc"; fi
+        if [ "$first" = 1 ]; then head -1 "$tmp/ours.csv" | sed 's/^/file,/' >"$csv"; first=0; fi
+        tail -n +2 "$tmp/ours.csv" | sed "s|^|$f,|" >>"$csv"
+        echo "== llama.cpp (PyPI llama-cpp-python): $f, $t thread(s)"
+        "$venv/bin/python" bench/llm_llamacpp.py --model "$f" --threads "$t" --csv "$tmp/peer.csv"
+        if [ "$peer_first" = 1 ]; then head -1 "$tmp/peer.csv" >"$peer"; peer_first=0; fi
+        tail -n +2 "$tmp/peer.csv" >>"$peer"
+    done
+done
+echo "accelbench CSV: $csv"
 
 python3 - "$csv" "$peer" <<'EOF'
 import csv, os, sys

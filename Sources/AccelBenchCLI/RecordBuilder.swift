@@ -1,3 +1,4 @@
+import AccelBenchCPU
 import AccelBenchCore
 import AccelBenchRecords
 import AccelBenchTopology
@@ -157,6 +158,7 @@ enum RecordBuilder {
                     timeoutS: rule.timeoutSeconds, minSampleS: rule.minSampleSeconds, threadsPinned: document.threadsPinned ?? false,
                     inputs: "seeded random inputs (seed \(document.seed)); outputs poisoned with NaN before each checked call; checked against float64 before and after the timed calls")),
             normalized: NormalizationRules.derive(results: results, efficiency: efficiency))
+        record.ceilings = document.ceilings.map(ceilings) ?? []
         record.validity.checks = RecordChecks.evaluate(record, thresholds: thresholds, now: now)
         record.validity.status = RecordChecks.status(of: record.validity.checks)
         return Built(record: record, projectedLeftOut: document.results.count - measured.count)
@@ -183,6 +185,19 @@ enum RecordBuilder {
         case .gflops: "gflops"
         case .gbytesPerSecond: "gb_per_s"
         case .tokensPerSecond: "tokens_per_s"
+        }
+    }
+
+    /// The run's measured ceilings, in the record's units.
+    static func ceilings(_ c: Ceilings) -> [CapabilityRecord.Ceiling] {
+        let figures = [c.clock, c.fp32SingleCore, c.fp32AllCores] + [c.bf16SingleCore, c.bf16AllCores, c.int8SingleCore, c.int8AllCores].compactMap { $0 }
+            + c.memory
+        let units = ["GHz": "ghz", "GFLOPS": "gflops", "GOPS": "gops", "GB/s": "gb_per_s"]
+        return figures.compactMap { f in
+            guard let unit = units[f.unit], f.value > 0, f.value.isFinite else { return nil }
+            return CapabilityRecord.Ceiling(
+                id: f.id, label: f.label, value: f.value, unit: unit, method: f.method, p5: f.p5.flatMap { $0.isFinite ? $0 : nil },
+                p95: f.p95.flatMap { $0.isFinite ? $0 : nil }, n: f.n.flatMap { $0 > 0 ? $0 : nil }, threads: max(1, f.threads))
         }
     }
 

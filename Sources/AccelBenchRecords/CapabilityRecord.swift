@@ -26,6 +26,9 @@ public struct CapabilityRecord: Codable, Sendable, Equatable {
     public var system: SystemDescription
     public var provenance: Provenance
     public var results: [Result]
+    /// The host's ceilings measured in the same run (clock, FMA and dot throughput, STREAM): the
+    /// `measured_ceiling` peaks of the results come from these. Empty when the run skipped them.
+    public var ceilings: [Ceiling] = []
     public var power: Power
     public var efficiency: [Efficiency]
     public var validity: Validity
@@ -458,6 +461,34 @@ public struct CapabilityRecord: Codable, Sendable, Equatable {
             self.throughput = throughput
             self.peak = peak
             self.peakFraction = peakFraction
+        }
+    }
+
+    /// One measured machine ceiling.
+    public struct Ceiling: Codable, Sendable, Equatable {
+        /// Stable id, e.g. "fp32.fma.gflops.2t", "memory.read.gbs.2t".
+        public var id: String
+        public var label: String
+        /// The ceiling: the 95th percentile of its samples (interference only ever lowers a sample).
+        public var value: Double
+        /// ghz, gflops, gops or gb_per_s.
+        public var unit: String
+        public var method: String
+        public var p5: Double?
+        public var p95: Double?
+        public var n: Int?
+        public var threads: Int
+
+        public init(id: String, label: String, value: Double, unit: String, method: String, p5: Double?, p95: Double?, n: Int?, threads: Int) {
+            self.id = id
+            self.label = label
+            self.value = value
+            self.unit = unit
+            self.method = method
+            self.p5 = p5
+            self.p95 = p95
+            self.n = n
+            self.threads = threads
         }
     }
 
