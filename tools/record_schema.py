@@ -96,7 +96,7 @@ rec=obj({
  "power":obj({"channels_available":arr(S()),"notes":arr(S()),"sample_interval_s":nonneg,"idle_seconds":nonneg,
     "idle":arr(obj({"channel":S(minLength=1),"avg_w":nonneg})),"windows":arr(ref("window"))}),
  "efficiency":arr(ref("efficiency")),
- "validity":obj({"status":S(enum=["valid","invalid"]),"checks":arr(ref("check")),
+ "validity":obj({"status":S(enum=["valid","partial","invalid"], description="valid: every check passed; partial: only result-quality checks (noise.threshold, duration.minimum) failed, those results are flagged and count in no normalized figure; invalid: anything else"),"checks":arr(ref("check")),
     "protocol":obj({"warmup_s":nonneg,"min_samples":I(minimum=1),"min_seconds":nonneg,"max_noise":nonneg,"timeout_s":nonneg,"min_sample_s":nonneg,"threads_pinned":B,"inputs":S()}),
     "certification":obj({"profile":S(minLength=1),"sku":S(minLength=1),"thresholds_digest":S(minLength=1),"thresholds_source":S(),"passed":B,"check_ids":arr(S())})},
     required=["status","checks","protocol"]),

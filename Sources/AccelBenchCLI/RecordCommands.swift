@@ -147,7 +147,7 @@ struct VerifyCommand: ParsableCommand {
     }
 
     static func render(_ report: VerificationReport) -> String {
-        var out = "\(report.file ?? "input"): \(report.valid ? "VALID" : "INVALID")\n"
+        var out = "\(report.file ?? "input"): \(report.valid ? (report.status == "partial" ? "VALID (partial: flagged results count in no normalized figure)" : "VALID") : "INVALID")\n"
         if let id = report.contentID { out += "  content id: \(id)\n" }
         for step in report.steps {
             let mark = step.passed == true ? "ok  " : step.passed == false ? "FAIL" : "--  "
@@ -161,11 +161,12 @@ struct VerifyCommand: ParsableCommand {
         if !report.checks.isEmpty {
             out += "  semantic checks: \(report.checks.count - failed.count) passed, \(failed.count) failed\n"
             for c in failed {
+                let mark = RecordChecks.isResultQuality(c.id) ? "FLAG" : "FAIL"
                 var detail = ""
                 if let v = c.value { detail += " value \(Format.number(v))" }
                 if let t = c.threshold { detail += ", threshold \(Format.number(t))" }
                 if let n = c.note { detail += (detail.isEmpty ? " " : "; ") + n }
-                out += "    FAIL \(c.id):\(detail)\n"
+                out += "    \(mark) \(c.id):\(detail)\n"
             }
         }
         if let reason = report.reason { out += "  reason: \(reason)\n" }

@@ -2,7 +2,9 @@
 /// results and efficiency entries: the checker derives the block again and compares.
 ///
 /// Rules `accelbench-normalized-2026.1`:
-/// - only passed results count, and only measured ones (a record holds no projections);
+/// - only passed results count, and only measured ones (a record holds no projections), and only
+///   those whose sampling is sound: robust CV <= 0.30 and >= 0.2 s of timed calls (the checker's
+///   default result-quality limits, fixed here so the rules never depend on a checker's flags);
 /// - FP16 "intelligent compute" is the best median of the fp16 matmul results, dense (2·M·N·K, no credit
 ///   for fast algorithms), in TFLOPS; BF16 is reported beside it and never substituted for it;
 /// - general compute is the best fp32 matmul median, TFLOPS;
@@ -14,9 +16,14 @@
 ///   then the highest measurement level, then the widest scope.
 public enum NormalizationRules {
     public static let rulesVersion = "accelbench-normalized-2026.1"
+    /// The sampling a result needs to count (see the rules above).
+    public static let maxRobustCV = 0.30
+    public static let minTimedSeconds = 0.2
 
     public static func derive(results: [CapabilityRecord.Result], efficiency: [CapabilityRecord.Efficiency]) -> CapabilityRecord.Normalized {
-        let passed = results.filter { $0.status == "passed" && $0.throughput != nil }
+        let passed = results.filter {
+            $0.status == "passed" && $0.throughput != nil && $0.throughput!.robustCv <= maxRobustCV && ($0.timedSeconds ?? 0) >= minTimedSeconds
+        }
 
         func best(_ rule: String, scale: Double, absent: String, _ include: (CapabilityRecord.Result) -> Bool) -> CapabilityRecord.Figure {
             // Highest median; ties go to the earlier result, so the choice is stable.

@@ -196,9 +196,29 @@ public enum RecordChecks {
         return checks
     }
 
-    /// The record's own verdict from its checks (certification checks included).
+    /// Checks about one result's sampling quality: a failure flags that result (the record is then
+    /// `partial` and normalized figures leave the result out) rather than making the record invalid.
+    public static let resultQualityPrefixes = ["noise.threshold:", "duration.minimum:"]
+
+    public static func isResultQuality(_ id: String) -> Bool {
+        resultQualityPrefixes.contains { id.hasPrefix($0) }
+    }
+
+    /// The record's verdict from its checks (certification checks included): `valid` when all pass,
+    /// `partial` when only result-quality checks fail (those results are flagged), else `invalid`.
     public static func status(of checks: [CapabilityRecord.Check]) -> String {
-        checks.allSatisfy(\.passed) ? "valid" : "invalid"
+        let failed = checks.filter { !$0.passed }
+        if failed.isEmpty { return "valid" }
+        return failed.allSatisfy { isResultQuality($0.id) } ? "partial" : "invalid"
+    }
+
+    /// valid < partial < invalid.
+    public static func severity(_ status: String) -> Int {
+        switch status {
+        case "valid": 0
+        case "partial": 1
+        default: 2
+        }
     }
 
     static func close(_ a: Double, _ b: Double) -> Bool {

@@ -15,6 +15,9 @@ public struct VerificationReport: Sendable, Equatable {
 
     public var file: String?
     public var valid: Bool { !steps.isEmpty && steps.allSatisfy { $0.passed == true } }
+    /// For a valid file: `valid`, or `partial` when some results are flagged by result-quality checks
+    /// (their figures stay in the record but count in no normalized figure).
+    public var status: String = "invalid"
     /// `sha256:` of the payload bytes (the record's content id), once the payload was read.
     public var contentID: String?
     public var payloadType: String?
@@ -33,6 +36,7 @@ public struct VerificationReport: Sendable, Equatable {
     public func json() -> JSON {
         var out: [String: JSON] = [
             "valid": .bool(valid),
+            "status": .string(valid ? status : "invalid"),
             "steps": .array(steps.map { s in
                 .object(["id": .string(s.id), "passed": s.passed.map(JSON.bool) ?? .null, "message": .string(s.message)])
             }),
@@ -207,16 +211,32 @@ public struct RecordVerifier: Sendable {
         report.record = record
         report.checks = RecordChecks.evaluate(record, thresholds: thresholds, now: now)
         let failed = report.checks.filter { !$0.passed }
-        step("semantic", failed.isEmpty, failed.isEmpty ? "\(report.checks.count) checks passed"
-            : "\(failed.count) of \(report.checks.count) checks failed: " + failed.prefix(5).map(\.id).joined(separator: ", "))
-        let claimedFailures = record.validity.checks.filter { !$0.passed }
-        if record.validity.status == "valid" && claimedFailures.isEmpty {
-            step("validity.claim", true, "the record's own verdict: valid")
-        } else if record.validity.status == "valid" {
-            step("validity.claim", false, "validity.status says valid, but its own checks fail: " + claimedFailures.prefix(5).map(\.id).joined(separator: ", "))
-        } else {
-            step("validity.claim", false, "the record's own verdict is 'invalid'" + (claimedFailures.isEmpty ? "" : " (" + claimedFailures.prefix(5).map(\.id).joined(separator: ", ") + ")"))
+        let hard = failed.filter { !RecordChecks.isResultQuality($0.id) }
+        let flagged = failed.filter { RecordChecks.isResultQuality($0.id) }
+        var message = hard.isEmpty ? "\(report.checks.count - failed.count) of \(report.checks.count) checks passed"
+            : "\(hard.count) of \(report.checks.count) checks failed: " + hard.prefix(5).map(\.id).joined(separator: ", ")
+        if !flagged.isEmpty {
+            message += "; \(flagged.count) result(s) flagged (partial): " + flagged.prefix(5).map(\.id).joined(separator: ", ")
         }
+        step("semantic", hard.isEmpty, message)
+
+        // The record's own verdict: consistent with its own checks, not invalid, and no milder than
+        // what this checker finds (a record may be stricter than the checker's flags, never laxer).
+        let claimed = record.validity.status
+        let own = RecordChecks.status(of: record.validity.checks)
+        let certification = record.validity.checks.filter { $0.id.hasPrefix("certify.") }
+        let found = RecordChecks.status(of: report.checks + certification)
+        let ownFailures = record.validity.checks.filter { !$0.passed }.prefix(5).map(\.id).joined(separator: ", ")
+        if claimed != own {
+            step("validity.claim", false, "validity.status says '\(claimed)', but its own checks make it '\(own)'" + (ownFailures.isEmpty ? "" : " (\(ownFailures))"))
+        } else if claimed == "invalid" {
+            step("validity.claim", false, "the record's own verdict is 'invalid' (\(ownFailures))")
+        } else if RecordChecks.severity(claimed) < RecordChecks.severity(found) {
+            step("validity.claim", false, "the record claims '\(claimed)', but the checks above make it '\(found)'")
+        } else {
+            step("validity.claim", true, "the record's own verdict: \(claimed)" + (claimed == "partial" ? " (flagged: \(ownFailures))" : ""))
+        }
+        report.status = claimed == "partial" || found == "partial" ? "partial" : "valid"
         return report
     }
 }

@@ -96,17 +96,11 @@ import Testing
             "--sign", dir + "/accelbench.key", "--operator", "Example DC", "--output", recordPath,
         ])
         #expect(status == 0)
-        // The signature and content are what is tested here, not this shared machine's noise: the record's
-        // own verdict may hold a noise or duration failure from a loaded moment, and nothing else.
-        let lenient = ["--max-noise", "10", "--min-seconds", "0"]
-        let report = try RecordVerifier(keys: [try RecordVerifyingKey(contentsOf: dir + "/accelbench.pub.pem")], thresholds: CheckThresholds(maxNoise: 10, minTimedSeconds: 0))
-            .verify(file: recordPath)
-        for step in report.steps where step.id != "validity.claim" { #expect(step.passed == true, "\(step.id): \(step.message)") }
-        let claimFailures = report.record?.validity.checks.filter { !$0.passed }.map(\.id) ?? ["no record"]
-        #expect(claimFailures.allSatisfy { $0.hasPrefix("noise.threshold:") || $0.hasPrefix("duration.minimum:") }, "\(claimFailures)")
-        let expected: Int32 = claimFailures.isEmpty ? 0 : 1
-        #expect(AccelBench.main(arguments: ["verify", recordPath, "--key", dir + "/accelbench.pub.pem"] + lenient) == expected)
-        #expect(AccelBench.main(arguments: ["verify", recordPath, "--key", dir + "/accelbench.pub.hex", "--format", "json"] + lenient) == expected)
+        // A result flagged by a noisy moment of this shared machine makes the record partial, still valid.
+        let report = try RecordVerifier(keys: [try RecordVerifyingKey(contentsOf: dir + "/accelbench.pub.pem")]).verify(file: recordPath)
+        #expect(report.valid, "\(report.reason ?? "")")
+        #expect(AccelBench.main(arguments: ["verify", recordPath, "--key", dir + "/accelbench.pub.pem"]) == 0)
+        #expect(AccelBench.main(arguments: ["verify", recordPath, "--key", dir + "/accelbench.pub.hex", "--format", "json"]) == 0)
         #expect(AccelBench.main(arguments: ["verify", recordPath]) == 1, "no key: the signature is not verified")
         let other = RecordCommandTests.temp("other").path
         #expect(AccelBench.main(arguments: ["keygen", "--out", other]) == 0)

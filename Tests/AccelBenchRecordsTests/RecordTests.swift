@@ -77,6 +77,28 @@ struct RecordTests {
         #expect(report.checks.contains { $0.id == tamper.checkID && !$0.passed })
     }
 
+    @Test("a noisy result makes the record partial: still valid, flagged, and left out of the normalized figures")
+    func noisyResultIsFlagged() throws {
+        var noisy = RecordFixtures.Case()
+        noisy.samples = RecordFixtures.samples(median: 150, spread: 0.5, count: 12)
+        var steady = RecordFixtures.Case()
+        steady.threads = 1
+        let record = RecordFixtures.record([noisy, steady])
+        #expect(record.validity.status == "partial")
+        #expect(record.validity.checks.filter { !$0.passed }.map(\.id) == ["noise.threshold:r1"])
+        // The noisy result has the higher median, but the figure comes from the steady one.
+        #expect(record.results[0].throughput!.median > record.results[1].throughput!.median)
+        #expect(record.normalized.generalComputeFp32Tflops.derivedFrom == "r2")
+        let report = try verifier().verify(try envelopeData(record))
+        #expect(report.valid, "\(report.reason ?? "")")
+        #expect(report.status == "partial")
+        #expect(report.json()["status"] == .string("partial"))
+        // Claiming "valid" for it is refused.
+        var laxer = record
+        laxer.validity.status = "valid"
+        #expect(try verifier().verify(try envelopeData(laxer)).reason?.hasPrefix("validity.claim") == true)
+    }
+
     @Test("a record whose own verdict contradicts its checks is invalid (validity.claim)")
     func claimChecked() throws {
         var record = RecordFixtures.record()
