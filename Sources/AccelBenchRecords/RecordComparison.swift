@@ -136,7 +136,7 @@ public struct RecordComparison: Sendable {
         if test.pValue < alpha {
             if abs(change) < minimumChange {
                 c.verdict = .same
-                c.note = "significant (p = \(p)) but under the \(Self.percent(minimumChange)) minimum change"
+                c.note = "significant (p = \(p)) but under the \(String(format: "%.1f%%", minimumChange * 100)) minimum change"
             } else {
                 c.verdict = change > 0 ? .faster : .slower
                 c.note = "p = \(p)"
@@ -151,5 +151,6 @@ public struct RecordComparison: Sendable {
         return c
     }
 
-    static func percent(_ x: Double) -> String { String(format: "%+.1f%%", x * 100).replacingOccurrences(of: "+0.0%", with: "0%") }
+    /// A signed change in percent, e.g. "+12.5%" or "-3.0%".
+    static func percent(_ x: Double) -> String { String(format: "%+.1f%%", x * 100) }
 }
