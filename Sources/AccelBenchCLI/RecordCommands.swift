@@ -420,13 +420,15 @@ enum RecordFiles {
         return RecordCoding.contentID(payload: payload)
     }
 
-    static func writeAtomically(_ data: Data, to path: String) throws {
+    /// Writes through a temporary file renamed into place (creating the directory): a reader never sees
+    /// a half-written file, and an existing file is replaced only by a complete one.
+    static func writeAtomically(_ data: Data, to path: String, what: String = "") throws {
         let url = URL(fileURLWithPath: path)
         do {
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             try data.write(to: url, options: .atomic)
         } catch {
-            throw AccelBenchError(.io, "cannot write \(path): \(error.localizedDescription)")
+            throw AccelBenchError(.io, "cannot write \(what.isEmpty ? "" : what + " ")\(path): \(error.localizedDescription)")
         }
     }
 

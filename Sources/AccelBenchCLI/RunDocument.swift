@@ -49,14 +49,7 @@ public struct RunDocument: Codable, Sendable {
     /// Writes the document atomically (a temporary file renamed into place): a reader never sees a
     /// half-written file, and an existing file is replaced only by a complete one.
     public func write(to path: String) throws {
-        let url = URL(fileURLWithPath: path)
-        let directory = url.deletingLastPathComponent()
-        do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            try encoded().write(to: url, options: .atomic)
-        } catch {
-            throw AccelBenchError(.io, "cannot write the result file \(path): \(error.localizedDescription)")
-        }
+        try RecordFiles.writeAtomically(try encoded(), to: path, what: "the result file")
     }
 }
 

@@ -42,7 +42,7 @@ public enum RecordCoding {
 
     /// `sha256:` + lowercase hex of the SHA-256 of some bytes.
     public static func digest(_ data: Data) -> String {
-        "sha256:" + SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+        "sha256:" + KeyParsing.hex(Data(SHA256.hash(data: data)))
     }
 
     /// `sha256:` of a value's canonical JSON.
@@ -55,12 +55,10 @@ public enum RecordCoding {
 
     /// The bundled JSON Schema (2020-12) of record v1.
     public static func schema() throws -> JSON {
-        guard let url = Bundle.module.url(forResource: "capability-record-1.schema", withExtension: "json", subdirectory: "Schema")
-        else { throw RecordError("the bundled record schema is missing (a broken installation: rebuild accelbench)") }
-        return try JSON.parse(try Data(contentsOf: url))
+        try JSON.parse(try schemaData())
     }
 
-    /// The bundled schema's text, for `accelbench verify --print-schema` and the registry.
+    /// The bundled schema's text (for a registry to serve, and for `schema()`).
     public static func schemaData() throws -> Data {
         guard let url = Bundle.module.url(forResource: "capability-record-1.schema", withExtension: "json", subdirectory: "Schema")
         else { throw RecordError("the bundled record schema is missing (a broken installation: rebuild accelbench)") }
