@@ -89,10 +89,7 @@ struct CertifyCommand: ParsableCommand {
 
     static func peaks(of profile: ChipProfile, kind: String) -> Certifier.ProfilePeaks {
         var values: [String: Double] = [:]
-        values["fp32"] = profile.peakTFLOPS.fp32
-        values["fp16"] = profile.peakTFLOPS.fp16
-        values["bf16"] = profile.peakTFLOPS.bf16
-        values["int8"] = profile.peakTFLOPS.int8
+        for name in CertificationThresholds.peakNames where name != "memory_bandwidth" { values[name] = profile.peakTFLOPS[name] }
         values["memory_bandwidth"] = profile.bandwidthGBps
         return Certifier.ProfilePeaks(profile: profile.id, kind: kind, values: values)
     }

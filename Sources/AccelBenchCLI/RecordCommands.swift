@@ -63,14 +63,14 @@ struct SignCommand: ParsableCommand {
         guard let data = FileManager.default.contents(atPath: record) else {
             throw AccelBenchError(.invalidArgument, "cannot read the record \(record)")
         }
-        if (try? Envelope.decode(data)) != nil {
-            throw AccelBenchError(.invalidArgument, "\(record) is already a signed envelope; sign the record it holds, not the envelope")
-        }
         let json: JSON
         do {
             json = try JSON.parse(data)
         } catch {
             throw AccelBenchError(.invalidArgument, "\(record) is not valid JSON: \(error)")
+        }
+        if (try? Envelope.decode(json: json)) != nil {
+            throw AccelBenchError(.invalidArgument, "\(record) is already a signed envelope; sign the record it holds, not the envelope")
         }
         let errors = try JSONSchemaValidator(schema: try RecordCoding.schema()).validate(json)
         guard errors.isEmpty else {
@@ -139,7 +139,7 @@ struct VerifyCommand: ParsableCommand {
         switch format {
         case .json:
             let value: JSON = reports.count == 1 ? reports[0].json() : .array(reports.map { $0.json() })
-            print(String(decoding: try RecordFiles.pretty(value), as: UTF8.self))
+            print(String(decoding: try value.prettyData(), as: UTF8.self))
         default:
             print(reports.map(VerifyCommand.render).joined(separator: "\n"), terminator: "")
         }
@@ -215,14 +215,14 @@ struct CompareCommand: ParsableCommand {
     }
 
     func run() throws {
-        let keys = try RecordFiles.loadVerifyingKeys(key)
-        let baseRecord = try RecordFiles.readRecord(base, keys: keys)
+        let reader = try RecordFiles.reader(keys: try RecordFiles.loadVerifyingKeys(key))
+        let baseRecord = try RecordFiles.readRecord(base, verifier: reader)
         let comparison = RecordComparison(alpha: alpha, minimumChange: minChange)
         var regression = false
         var outputs: [JSON] = []
         var text = ""
         for path in new {
-            let newRecord = try RecordFiles.readRecord(path, keys: keys)
+            let newRecord = try RecordFiles.readRecord(path, verifier: reader)
             let rows = comparison.compare(base: baseRecord, new: newRecord)
             regression = regression || rows.contains { $0.verdict.isRegression }
             switch format {
@@ -233,7 +233,7 @@ struct CompareCommand: ParsableCommand {
             }
         }
         if format == .json {
-            print(String(decoding: try RecordFiles.pretty(outputs.count == 1 ? outputs[0] : .array(outputs)), as: UTF8.self))
+            print(String(decoding: try (outputs.count == 1 ? outputs[0] : .array(outputs)).prettyData(), as: UTF8.self))
         } else {
             print(text, terminator: "")
         }
@@ -303,9 +303,7 @@ struct RecordCommand: ParsableCommand {
         }
         let document: RunDocument
         do {
-            let decoder = JSONDecoder()
-            decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-            document = try decoder.decode(RunDocument.self, from: data)
+            document = try RunDocument.decoded(from: data)
         } catch {
             throw AccelBenchError(.invalidArgument, "\(runFile) is not an accelbench run result file: \(error)")
         }
@@ -389,19 +387,26 @@ enum RecordFiles {
 
     /// A record from an envelope (signature checked when keys are given) or a bare record file.
     static func readRecord(_ path: String, keys: [RecordVerifyingKey]) throws -> CapabilityRecord {
-        let verifier = try RecordVerifier(keys: keys, allowUnsigned: keys.isEmpty)
-        var report = verifier.verify(file: path)
-        if keys.isEmpty, let envelopeStep = report.steps.first(where: { $0.id == "signature" }), envelopeStep.passed == false,
-            report.steps.first(where: { $0.id == "envelope.decode" })?.passed == true
-        {
-            // No key given: the signature is not checked, the content is.
-            report.steps.removeAll { $0.id == "signature" }
-        }
+        try readRecord(path, verifier: try reader(keys: keys))
+    }
+
+    /// The verifier `readRecord` uses: without keys it reads bare records and does not hold an
+    /// unverifiable signature against an envelope.
+    static func reader(keys: [RecordVerifyingKey]) throws -> RecordVerifier {
+        try RecordVerifier(keys: keys, allowUnsigned: keys.isEmpty)
+    }
+
+    static func readRecord(_ path: String, verifier: RecordVerifier) throws -> CapabilityRecord {
+        let report = verifier.verify(file: path)
+        let signature = report.steps.first { $0.id == "signature" }
         guard let record = report.record else {
-            throw AccelBenchError(.invalidArgument, "\(path): not a readable capability record (\(report.reason ?? "unknown reason"))")
+            // Without keys a failed signature step only means "not checked": name the real reason.
+            let failure = report.steps.first { $0.passed == false && !(verifier.keys.isEmpty && $0.id == "signature") }
+            throw AccelBenchError(
+                .invalidArgument, "\(path): not a readable capability record (\(failure.map { "\($0.id): \($0.message)" } ?? "unknown reason"))")
         }
-        if !keys.isEmpty, report.steps.first(where: { $0.id == "signature" })?.passed != true {
-            throw AccelBenchError(.invalidArgument, "\(path): \(report.steps.first { $0.id == "signature" }?.message ?? "signature not verified")")
+        if !verifier.keys.isEmpty, signature?.passed != true {
+            throw AccelBenchError(.invalidArgument, "\(path): \(signature?.message ?? "signature not verified")")
         }
         return record
     }
@@ -438,10 +443,5 @@ enum RecordFiles {
 
     static func recordPath(for run: String) -> String {
         run.hasSuffix(".json") ? String(run.dropLast(5)) + ".record.json" : run + ".record.json"
-    }
-
-    /// Indented JSON for people (records themselves are written canonical).
-    static func pretty(_ value: JSON) throws -> Data {
-        try value.prettyData()
     }
 }

@@ -46,6 +46,13 @@ public struct RunDocument: Codable, Sendable {
         return try encoder.encode(self)
     }
 
+    /// A document read back from `encoded()`'s bytes (non-finite numbers as "inf", "-inf", "nan").
+    public static func decoded(from data: Data) throws -> RunDocument {
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return try decoder.decode(RunDocument.self, from: data)
+    }
+
     /// Writes the document atomically (a temporary file renamed into place): a reader never sees a
     /// half-written file, and an existing file is replaced only by a complete one.
     public func write(to path: String) throws {

@@ -91,22 +91,22 @@ public struct Envelope: Codable, Sendable, Equatable {
             throw EnvelopeError(code: "envelope.size", message: "the envelope is \(data.count) bytes, over the "
                 + "\(maxEnvelopeBytes)-byte limit (payloads are limited to \(maxPayloadBytes) bytes)")
         }
-        // The strict parser first: duplicate keys, lone surrogates and the like are refused with a line and column.
+        // The strict parser: duplicate keys, lone surrogates and the like are refused with a line and column.
+        let json: JSON
         do {
-            _ = try JSON.parse(data)
+            json = try JSON.parse(data)
         } catch {
             let hint = looksTruncated(data) ? " (it looks truncated: the JSON ends before it is complete)" : ""
             throw EnvelopeError.json("the envelope is not valid JSON\(hint): \(error)")
         }
-        let object: Any
-        do {
-            object = try JSONSerialization.jsonObject(with: data, options: [])
-        } catch {
-            let hint = looksTruncated(data) ? " (it looks truncated: the JSON ends before it is complete)" : ""
-            throw EnvelopeError.json("the envelope is not valid JSON\(hint): \(describe(error))")
-        }
-        guard let top = object as? [String: Any] else {
-            throw EnvelopeError.json("the envelope's top level is \(jsonKind(object)); a DSSE envelope is a JSON "
+        return try decode(json: json)
+    }
+
+    /// Strict decode of an envelope already parsed (by the strict parser): the same checks as
+    /// `decode(_:)` after parsing.
+    public static func decode(json: JSON) throws -> Envelope {
+        guard let top = json.objectValue else {
+            throw EnvelopeError.json("the envelope's top level is \(kind(json)); a DSSE envelope is a JSON "
                 + "object with \"payload\", \"payloadType\" and \"signatures\"")
         }
         try checkFields(top, allowed: ["payload", "payloadType", "signatures"],
@@ -118,8 +118,8 @@ public struct Envelope: Codable, Sendable, Equatable {
             throw EnvelopeError.fields("\"payloadType\" is empty; it must name the payload's type (for a "
                 + "capability record, \"\(DSSE.recordPayloadType)\")")
         }
-        guard let rawSignatures = top["signatures"] as? [Any] else {
-            throw EnvelopeError.fields("\"signatures\" must be an array, found \(jsonKind(top["signatures"]!))")
+        guard let rawSignatures = top["signatures"]!.arrayValue else {
+            throw EnvelopeError.fields("\"signatures\" must be an array, found \(kind(top["signatures"]!))")
         }
         guard !rawSignatures.isEmpty else {
             throw EnvelopeError(code: "envelope.signatures",
@@ -145,9 +145,9 @@ public struct Envelope: Codable, Sendable, Equatable {
         var signatures: [EnvelopeSignature] = []
         for (i, raw) in rawSignatures.enumerated() {
             let context = "signatures[\(i)]"
-            guard let entry = raw as? [String: Any] else {
+            guard let entry = raw.objectValue else {
                 throw EnvelopeError.fields("\(context) must be an object with \"sig\" (and optionally "
-                    + "\"keyid\"), found \(jsonKind(raw))")
+                    + "\"keyid\"), found \(kind(raw))")
             }
             try checkFields(entry, allowed: ["keyid", "sig"], required: ["sig"], context: context)
             let sig = try string(entry["sig"]!, field: "\(context).sig")
@@ -260,7 +260,7 @@ public struct Envelope: Codable, Sendable, Equatable {
 
     // MARK: Decoding helpers
 
-    static func checkFields(_ object: [String: Any], allowed: Set<String>, required: [String], context: String) throws {
+    static func checkFields(_ object: [String: JSON], allowed: Set<String>, required: [String], context: String) throws {
         let unknown = object.keys.filter { !allowed.contains($0) }.sorted()
         if !unknown.isEmpty {
             let names = unknown.map { "\"\($0)\"" }.joined(separator: ", ")
@@ -274,31 +274,23 @@ public struct Envelope: Codable, Sendable, Equatable {
         }
     }
 
-    static func string(_ value: Any, field: String) throws -> String {
-        // Foundation bridges JSON strings to String only; numbers, booleans and null stay NSNumber / NSNull.
-        guard !(value is NSNumber), !(value is NSNull), let s = value as? String else {
-            throw EnvelopeError.fields("\"\(field)\" must be a string, found \(jsonKind(value))")
+    static func string(_ value: JSON, field: String) throws -> String {
+        guard let s = value.stringValue else {
+            throw EnvelopeError.fields("\"\(field)\" must be a string, found \(kind(value))")
         }
         return s
     }
 
-    static func jsonKind(_ value: Any) -> String {
+    /// What kind of JSON value it is, for error messages.
+    static func kind(_ value: JSON) -> String {
         switch value {
-        case is NSNull: return "null"
-        case is String: return "a string"
-        case let n as NSNumber:
-            // JSONSerialization makes booleans NSNumbers of type "c" (char); JSON numbers never are.
-            return String(cString: n.objCType) == "c" ? "a boolean" : "a number"
-        case is [Any]: return "an array"
-        case is [String: Any]: return "an object"
-        default: return "a \(type(of: value))"
+        case .null: "null"
+        case .bool: "a boolean"
+        case .number: "a number"
+        case .string: "a string"
+        case .array: "an array"
+        case .object: "an object"
         }
-    }
-
-    static func describe(_ error: Error) -> String {
-        let ns = error as NSError
-        if let detail = ns.userInfo["NSDebugDescription"] as? String { return detail }
-        return ns.localizedDescription
     }
 
     /// Whether the text stops mid-structure: more opening than closing brackets outside strings, or an

@@ -119,10 +119,12 @@ public struct RecordVerifier: Sendable {
             return report
         }
 
-        // 1. Envelope, or a bare record.
+        // 1. Envelope, or a bare record. The input is parsed once; a bare record's parse is its payload's.
         var payload: Data
-        let bareRecord = (try? JSON.parse(data))?["schema"] != nil
-        if bareRecord {
+        let parsed = try? JSON.parse(data)
+        var parsedPayload: JSON?
+        if let parsed, parsed["schema"] != nil {
+            parsedPayload = parsed
             step("envelope.decode", allowUnsigned, allowUnsigned ? "a bare record (no envelope)" : "a bare record, not a signed envelope: sign it with `accelbench sign`, or pass --allow-unsigned to check its content only")
             step("envelope.payload_type", allowUnsigned ? true : nil, allowUnsigned ? "none (unsigned)" : "not run: no envelope")
             step("signature", allowUnsigned ? true : false, allowUnsigned ? "unsigned: content checked only" : "no signature")
@@ -130,7 +132,8 @@ public struct RecordVerifier: Sendable {
         } else {
             let envelope: Envelope
             do {
-                envelope = try Envelope.decode(data)
+                // Unparsable input goes through decode(_:) for its line, column and truncation hint.
+                envelope = try parsed.map { try Envelope.decode(json: $0) } ?? Envelope.decode(data)
                 step("envelope.decode", true, "DSSE envelope with \(envelope.signatures.count) signature(s)")
             } catch {
                 step("envelope.decode", false, "\(error)")
@@ -174,7 +177,7 @@ public struct RecordVerifier: Sendable {
         // 2. The payload: strict JSON, canonical form.
         let json: JSON
         do {
-            json = try JSON.parse(payload)
+            json = try parsedPayload ?? JSON.parse(payload)
             step("payload.json", true, "\(payload.count) bytes of JSON")
         } catch {
             step("payload.json", false, "the payload is not valid JSON: \(error)")

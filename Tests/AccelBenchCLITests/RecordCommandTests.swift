@@ -21,9 +21,7 @@ import Testing
 
     /// The committed run document (a real run: reference and openblas matmul, estimated power).
     static func runDocument() throws -> RunDocument {
-        let decoder = JSONDecoder()
-        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return try decoder.decode(RunDocument.self, from: Data(contentsOf: golden.appendingPathComponent("run.json")))
+        try RunDocument.decoded(from: Data(contentsOf: golden.appendingPathComponent("run.json")))
     }
 
     static let fixedNow = Date(timeIntervalSince1970: 1_800_000_000)
