@@ -1,5 +1,6 @@
 import AccelBenchCore
 import AccelBenchKernels
+import CKernels
 
 /// Our quantized kernels (C, `kernels/cpu/quant.c` and `w8a8.c`): GGUF q8_0 / q4_0 weights times
 /// activations quantized to q8_0 blocks inside the timed call, and w8a8 (per-channel int8 weights times
@@ -53,8 +54,12 @@ final class QuantCase: PreparedCase {
         return (w, x)
     }
 
+    let dtype: DType
     let m: Int, n: Int, k: Int
     let residency: WeightResidency
+    let pool: WorkerPool
+    /// One partial sum per worker, 64 bytes apart, where the paired read leaves its result.
+    private let readSums: AlignedBuffer<Double>
     /// One plan per copy of the weights; cold cases rotate through them, one per call.
     let plans: [any QuantizedProduct]
     let x: AlignedBuffer<Float>
@@ -66,10 +71,13 @@ final class QuantCase: PreparedCase {
         dtype: DType, m: Int, n: Int, k: Int, copies: Int, residency: WeightResidency, path: QuantizedGEMMPlan.Path,
         pool: WorkerPool, seed: UInt64, checkSamples: Int
     ) {
+        self.dtype = dtype
         self.m = m
         self.n = n
         self.k = k
         self.residency = residency
+        self.pool = pool
+        readSums = AlignedBuffer(count: 8 * pool.threadCount)
         let w: AlignedBuffer<Float>
         (w, x) = QuantCase.seededOperands(m: m, n: n, k: k, seed: seed)
         y = AlignedBuffer(count: n * m)
@@ -109,6 +117,38 @@ final class QuantCase: PreparedCase {
     }
 
     func check() -> CorrectnessCheck { checker.check(y: y.pointer) }
+
+    /// Cold cases: the read-only STREAM kernel over the very weight bytes the kernel's path reads, on
+    /// the same workers (each reads an equal contiguous share) and in the same rotation of copies, so
+    /// the GEMV is judged against the bandwidth a plain read got at the same moment from the same
+    /// pages. Hot cases have none (they are not bound by DRAM).
+    var pairedReference: PairedReference? {
+        guard residency == .cold else { return nil }
+        let buffers = plans.map(\.weightBuffers)
+        let bytes = buffers[0].reduce(0) { $0 + $1.count }
+        let workers = pool.threadCount, pool = self.pool
+        let sums = UInt(bitPattern: readSums.pointer)
+        return PairedReference(
+            label: "read-only sum (the STREAM read kernel) over the same weight bytes, \(workers) thread(s), same rotation of \(plans.count) copies",
+            work: Work(amount: Double(bytes), kind: .bytes, rule: "weight bytes of the kernel's layout, read once per call"),
+            kernelWork: Work(
+                amount: Workload.weightBytes(m: m, k: k, dtype: dtype), kind: .bytes,
+                rule: "weight bytes read once per call (\(dtype.rawValue), scales included; cold)"),
+            run: { [self] in
+                let copy = buffers[next]
+                next = (next + 1) % buffers.count
+                pool.run { w in
+                    var sum = 0.0
+                    for buffer in copy {
+                        let doubles = buffer.count / MemoryLayout<Double>.size
+                        let share = WorkerPool.chunk(w, of: workers, count: doubles)
+                        let base = buffer.baseAddress!.assumingMemoryBound(to: Double.self)
+                        sum += ckernels_stream_read(base + share.lowerBound, share.count)
+                    }
+                    UnsafeMutablePointer<Double>(bitPattern: sums)![w * 8] = sum
+                }
+            })
+    }
 }
 
 /// Correctness of a quantized product: every output scanned for NaN/Inf, sampled outputs compared with
@@ -209,7 +249,27 @@ struct QuantCheck {
 protocol QuantizedProduct: AnyObject {
     var kernelPath: String { get }
     func run(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>)
+    /// The weight buffers this plan's path reads (the repacked copy on the SIMD paths).
+    var weightBuffers: [UnsafeRawBufferPointer] { get }
 }
 
-extension QuantizedGEMMPlan: QuantizedProduct {}
-extension W8A8GEMMPlan: QuantizedProduct {}
+extension QuantizedGEMMPlan: QuantizedProduct {
+    var weightBuffers: [UnsafeRawBufferPointer] {
+        if path != .portable, let repacked = weights.repacked {
+            return [UnsafeRawBufferPointer(start: repacked, count: weights.repackedByteCount)]
+        }
+        return [UnsafeRawBufferPointer(start: weights.blocks, count: weights.byteCount)]
+    }
+}
+
+extension W8A8GEMMPlan: QuantizedProduct {
+    var weightBuffers: [UnsafeRawBufferPointer] {
+        if path != .portable, let packed = weights.packed {
+            return [UnsafeRawBufferPointer(start: packed, count: weights.packedByteCount)]
+        }
+        return [
+            UnsafeRawBufferPointer(start: weights.values, count: weights.rows * weights.columns),
+            UnsafeRawBufferPointer(start: weights.scales, count: weights.rows * MemoryLayout<Float>.size),
+        ]
+    }
+}

@@ -3,7 +3,8 @@ import CKernels
 
 /// STREAM (McCalpin) kernels on fp64 arrays, split evenly across the case's workers.
 ///
-/// Arrays are first touched by the worker that later streams them (so pages land on its NUMA node).
+/// Arrays are first touched by the worker that later streams them (so pages land on its NUMA node),
+/// on transparent huge pages where the kernel grants them (as the quantized kernels' weights are).
 /// Arrays should be at least 4x the last-level cache so the figures are DRAM bandwidth; smaller
 /// shapes rotate through enough copies of their arrays to exceed that, one copy per call.
 public struct StreamBackend: Backend {
@@ -54,7 +55,7 @@ final class StreamCase: PreparedCase {
         self.copies = copies
         stride = (elements + 7) / 8 * 8
         self.pool = pool
-        arrays = (0..<kernel.arrays).map { _ in AlignedBuffer<Double>(count: copies * ((elements + 7) / 8 * 8)) }
+        arrays = (0..<kernel.arrays).map { _ in AlignedBuffer<Double>(count: copies * ((elements + 7) / 8 * 8), hugePages: true) }
         partialSums = AlignedBuffer(count: pool.threadCount * 8)
         // First touch by the streaming worker, with seeded values per chunk.
         let addresses = arrays.map { UInt(bitPattern: $0.pointer) }

@@ -79,11 +79,41 @@ public protocol PreparedCase: AnyObject {
     /// A second measure of each call that only the prepared case knows (e.g. a model's weight bytes);
     /// nil: the workload's own `secondaryWork`, if any.
     var secondaryWork: Work? { get }
+    /// A reference operation to time in alternation with the kernel after the main measurement
+    /// (e.g. a plain read of the bytes a cold GEMV streams); nil: none.
+    var pairedReference: PairedReference? { get }
 }
 
 extension PreparedCase {
     public func beforeSample() {}
     public var secondaryWork: Work? { nil }
+    public var pairedReference: PairedReference? { nil }
+}
+
+/// A reference operation timed sample by sample in alternation with a case's kernel, so the kernel is
+/// judged against what the machine delivered at the same moment, not against a ceiling measured
+/// earlier in the run. A shared host drifts: on this project's 2-core VM the read-only bandwidth
+/// moved between 30 and 50 GB/s from one minute to the next, more than the effects being judged,
+/// while two operations timed in alternation see the same conditions. Used for cold (DRAM-streaming)
+/// GEMVs: the reference reads the same weight bytes with the same threads.
+public struct PairedReference {
+    /// What the reference does, e.g. "read-only sum over the same weight copies, same threads".
+    public var label: String
+    /// Work of one reference call.
+    public var work: Work
+    /// The kernel's work per call by the same measure (same kind as `work`), e.g. its weight bytes.
+    public var kernelWork: Work
+    /// One reference call. It must advance through the case's data as the kernel does (e.g. the
+    /// same rotation of weight copies), so that both read from the same level of the memory hierarchy.
+    public var run: () -> Void
+
+    public init(label: String, work: Work, kernelWork: Work, run: @escaping () -> Void) {
+        precondition(work.kind == kernelWork.kind, "PairedReference: the reference and the kernel must be measured in the same kind of work")
+        self.label = label
+        self.work = work
+        self.kernelWork = kernelWork
+        self.run = run
+    }
 }
 
 /// The outcome of comparing a kernel's output with its float64 reference.

@@ -39,6 +39,9 @@ public struct CaseResult: Codable, Sendable {
     public var energy: EnergyWindow?
     /// The roofline projection of a `projected` result (profile, bound, FLOPs and bytes rules, efficiency).
     public var projection: Projection?
+    /// The kernel against a reference operation timed in alternation with it (a cold GEMV against a
+    /// plain read of the same weight bytes), where the case has one.
+    public var paired: PairedComparison?
 
     public var medianThroughput: Double? { throughput?.median }
 
@@ -81,5 +84,48 @@ public struct SecondaryThroughput: Codable, Sendable {
         self.throughput = throughput
         self.peak = peak
         if let peak, peak.value > 0 { peakFraction = throughput.median / peak.value }
+    }
+}
+
+/// A kernel judged against a reference operation timed in alternation with it (`PairedReference`,
+/// `Measurer.measurePaired`): each pair gives both throughputs by the same measure and their ratio.
+/// The ratio's median and its distribution-free 95% interval are the figure to quote: drift of the
+/// machine between pairs cancels in each ratio.
+public struct PairedComparison: Codable, Sendable {
+    /// What the reference did.
+    public var label: String
+    public var unit: ThroughputUnit
+    public var kernelWork: Work
+    public var referenceWork: Work
+    /// Throughput of the kernel's batch in each pair, in `unit`.
+    public var kernel: Summary
+    /// Throughput of the reference's batch in each pair, in `unit`.
+    public var reference: Summary
+    /// Kernel throughput / reference throughput, per pair.
+    public var ratio: Summary
+    /// 95% confidence interval of the ratio's median (order statistics); nil with fewer than 6 pairs.
+    public var ratioLow95: Double?
+    public var ratioHigh95: Double?
+    public var measurement: PairedMeasurement
+
+    /// Summarizes `measurement` of a kernel (doing `kernelWork` per call) paired with a reference
+    /// (doing `referenceWork` per call); nil without pairs.
+    public init?(label: String, kernelWork: Work, referenceWork: Work, measurement: PairedMeasurement) {
+        guard !measurement.kernelSecondsPerCall.isEmpty else { return nil }
+        let unit = ThroughputUnit(measuring: kernelWork.kind)
+        let k = measurement.kernelSecondsPerCall.map { unit.value(work: kernelWork, seconds: $0) }
+        let r = measurement.referenceSecondsPerCall.map { unit.value(work: referenceWork, seconds: $0) }
+        let ratios = zip(k, r).map { $1 > 0 ? $0 / $1 : 0 }
+        self.label = label
+        self.unit = unit
+        self.kernelWork = kernelWork
+        self.referenceWork = referenceWork
+        kernel = Summary(k)
+        reference = Summary(r)
+        ratio = Summary(ratios)
+        let interval = Summary.medianInterval(sorted: ratios.sorted())
+        ratioLow95 = interval?.low
+        ratioHigh95 = interval?.high
+        self.measurement = measurement
     }
 }

@@ -59,6 +59,12 @@ public struct CaseRunner: Sendable {
 
         prepared.poisonOutputs()
         var measurement = measurer.measure(beforeSample: { prepared.beforeSample() }, { prepared.run() })
+        if let reference = prepared.pairedReference {
+            let pairs = measurer.measurePaired(
+                callsPerSample: measurement.callsPerSample, kernel: { prepared.run() }, reference: reference.run)
+            result.paired = PairedComparison(
+                label: reference.label, kernelWork: reference.kernelWork, referenceWork: reference.work, measurement: pairs)
+        }
         backend.endPhase()
         let last = prepared.check()
         result.correctness = last.value >= first.value ? last : first
@@ -86,7 +92,7 @@ public struct CaseRunner: Sendable {
         result.seconds = measurement.summary
         result.throughput = Summary(measurement.secondsPerCall.map { unit.value(work: work, seconds: $0) })
         if let secondWork = prepared.secondaryWork ?? spec.workload.secondaryWork(spec.shape, dtype: spec.dtype) {
-            let secondUnit: ThroughputUnit = secondWork.kind == .bytes ? .gbytesPerSecond : secondWork.kind == .tokens ? .tokensPerSecond : .gflops
+            let secondUnit = ThroughputUnit(measuring: secondWork.kind)
             result.secondary = SecondaryThroughput(
                 work: secondWork, unit: secondUnit,
                 throughput: Summary(measurement.secondsPerCall.map { secondUnit.value(work: secondWork, seconds: $0) }),

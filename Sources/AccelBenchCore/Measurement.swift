@@ -91,6 +91,30 @@ public struct Measurement: Codable, Sendable, Equatable {
     public var timedCalls: Int { secondsPerCall.count * callsPerSample }
 }
 
+/// The timings of a kernel and a reference timed in alternation (`Measurer.measurePaired`): entry i
+/// of each array is pair i.
+public struct PairedMeasurement: Codable, Sendable, Equatable {
+    public var kernelSecondsPerCall: [Double]
+    public var referenceSecondsPerCall: [Double]
+    /// Calls per batch, the same on both sides.
+    public var callsPerSample: Int
+    public var stopReason: StopReason
+    /// Wall time of the pairs, seconds.
+    public var samplingSeconds: Double
+
+    public init(
+        kernelSecondsPerCall: [Double], referenceSecondsPerCall: [Double], callsPerSample: Int, stopReason: StopReason,
+        samplingSeconds: Double
+    ) {
+        precondition(kernelSecondsPerCall.count == referenceSecondsPerCall.count, "PairedMeasurement: unpaired samples")
+        self.kernelSecondsPerCall = kernelSecondsPerCall
+        self.referenceSecondsPerCall = referenceSecondsPerCall
+        self.callsPerSample = callsPerSample
+        self.stopReason = stopReason
+        self.samplingSeconds = samplingSeconds
+    }
+}
+
 /// The measurement loop: warm-up, then samples until the stopping rule holds.
 public struct Measurer: Sendable {
     public let clock: any MeasurementClock
@@ -156,6 +180,55 @@ public struct Measurer: Sendable {
         return Measurement(
             secondsPerCall: samples, callsPerSample: callsPerSample, warmupCalls: warmupCalls,
             stopReason: stopReason, samplingSeconds: clock.now() - start, rule: rule, energy: window)
+    }
+
+    /// Times a kernel and a reference operation in alternation: each pair is one batch of
+    /// `callsPerSample` kernel calls and one of reference calls, back to back, the order swapped from
+    /// one pair to the next (kernel first, then reference first), so a drift in the machine's speed
+    /// reaches both sides of a pair alike. Sampling stops by the same rule as `measure`, applied to
+    /// the per-pair ratio of the two timings (at least 10 pairs). No energy window: this pass mixes
+    /// two kinds of work.
+    public func measurePaired(callsPerSample: Int, kernel: () -> Void, reference: () -> Void) -> PairedMeasurement {
+        let calls = max(1, callsPerSample)
+        // Warm-up of the reference's code path and threads; the kernel was warmed by `measure`.
+        reference()
+        func timed(_ body: () -> Void) -> Double {
+            let t0 = clock.now()
+            for _ in 0..<calls { body() }
+            return (clock.now() - t0) / Double(calls)
+        }
+        let minPairs = max(10, rule.minSamples)
+        var kernelSeconds: [Double] = [], referenceSeconds: [Double] = [], ratios: [Double] = []
+        var stopReason = StopReason.maxSamples
+        let start = clock.now()
+        while kernelSeconds.count < rule.maxSamples {
+            let k: Double, r: Double
+            if kernelSeconds.count % 2 == 0 {
+                k = timed(kernel)
+                r = timed(reference)
+            } else {
+                r = timed(reference)
+                k = timed(kernel)
+            }
+            kernelSeconds.append(k)
+            referenceSeconds.append(r)
+            ratios.append(k > 0 ? r / k : 0)
+            let n = ratios.count
+            let elapsed = clock.now() - start
+            if n >= minPairs && elapsed >= rule.minSeconds && n % max(1, n / 32) == 0
+                && Summary.robustCV(sorted: ratios.sorted()) <= rule.maxNoise
+            {
+                stopReason = .converged
+                break
+            }
+            if elapsed >= rule.timeoutSeconds {
+                stopReason = .timeout
+                break
+            }
+        }
+        return PairedMeasurement(
+            kernelSecondsPerCall: kernelSeconds, referenceSecondsPerCall: referenceSeconds, callsPerSample: calls,
+            stopReason: stopReason, samplingSeconds: clock.now() - start)
     }
 
     static func callsPerSample(fastestCall: Double, minSampleSeconds: Double) -> Int {

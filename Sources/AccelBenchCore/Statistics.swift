@@ -51,6 +51,29 @@ public struct Summary: Codable, Sendable, Equatable {
         return median != 0 ? (quantile(sorted, 0.75) - quantile(sorted, 0.25)) / (1.349 * abs(median)) : 0
     }
 
+    /// A distribution-free confidence interval for the median of the population the samples come
+    /// from: the order statistics x(l) and x(n+1-l) with the largest l such that a Binomial(n, 1/2)
+    /// count falls below l with probability at most (1 - level)/2, so the interval covers the median
+    /// with probability >= `level` whatever the distribution. Nil when no such l exists (n < 6 at 95%).
+    public static func medianInterval(sorted: [Double], level: Double = 0.95) -> (low: Double, high: Double)? {
+        let n = sorted.count
+        guard n > 0, level > 0, level < 1 else { return nil }
+        let tail = (1 - level) / 2
+        // P(B <= i), each term in log space (n can be in the thousands, where 2^-n underflows):
+        // log P(B = i+1) = log P(B = i) + log((n - i) / (i + 1)).
+        var logPMF = Double(n) * log(0.5)
+        var cdf = 0.0
+        var l = 0  // the count of order statistics left out on each side
+        for i in 0..<n {
+            if i > 0 { logPMF += log(Double(n - i + 1) / Double(i)) }
+            cdf += exp(logPMF)
+            if cdf > tail { break }
+            l = i + 1
+        }
+        guard l >= 1, l <= n - l else { return nil }
+        return (sorted[l - 1], sorted[n - l])
+    }
+
     /// Linear interpolation between closest ranks (type 7, as numpy's default and R's default).
     public static func quantile(_ sorted: [Double], _ q: Double) -> Double {
         precondition(!sorted.isEmpty && (0...1).contains(q))

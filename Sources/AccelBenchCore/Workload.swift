@@ -240,6 +240,15 @@ public enum ThroughputUnit: String, Codable, Sendable {
     case gbytesPerSecond = "GB/s"
     case tokensPerSecond = "tok/s"
 
+    /// The unit a throughput of this kind of work is given in.
+    public init(measuring kind: Work.Kind) {
+        switch kind {
+        case .flops: self = .gflops
+        case .bytes: self = .gbytesPerSecond
+        case .tokens: self = .tokensPerSecond
+        }
+    }
+
     /// Throughput in this unit for `work` done in `seconds`.
     public func value(work: Work, seconds: Double) -> Double {
         self == .tokensPerSecond ? work.amount / seconds : work.amount / seconds / 1e9

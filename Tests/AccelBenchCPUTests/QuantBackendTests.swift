@@ -18,6 +18,18 @@ import Testing
                         #expect(result.secondary?.unit == .gbytesPerSecond)
                         if case .quantized(_, _, _, .cold) = shape {
                             #expect(result.kernelPath?.contains("rotating") == true, "\(result.kernelPath ?? "")")
+                            // Judged against a plain read of its own weight bytes, timed in alternation.
+                            let paired = try #require(result.paired, "\(path) \(spec)")
+                            #expect(paired.unit == .gbytesPerSecond && paired.ratio.n >= 10)
+                            #expect(paired.kernelWork.amount == result.secondary?.work.amount)
+                            // The read covers the layout the kernel reads: the repacked q8_0 / q4_0 copy
+                            // pads rows to 16 and blocks to pairs, and is the GGUF size without padding.
+                            #expect(paired.referenceWork.amount >= paired.kernelWork.amount)
+                            if dtype != .w8a8, case let .quantized(m, _, k, _) = shape, m % 16 == 0, k % 64 == 0 {
+                                #expect(paired.referenceWork.amount == paired.kernelWork.amount)
+                            }
+                        } else {
+                            #expect(result.paired == nil)
                         }
                     }
                 }

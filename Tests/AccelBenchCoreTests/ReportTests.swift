@@ -82,6 +82,38 @@ import Testing
         return fields
     }
 
+    /// A paired comparison gets its own table column and CSV columns; rows without one are empty there.
+    @Test func pairedComparisonInTableAndCSV() throws {
+        var cold = passed("quant", median: 100)
+        cold.kernelPath = "quant"  // no comma: the test splits the CSV lines naively
+        var other = passed("openblas", median: 90)
+        other.kernelPath = "openblas"
+        let m = PairedMeasurement(
+            kernelSecondsPerCall: Array(repeating: 1, count: 10), referenceSecondsPerCall: (0..<10).map { 0.88 + 0.002 * Double($0) },
+            callsPerSample: 1, stopReason: .converged, samplingSeconds: 20)
+        cold.paired = try #require(
+            PairedComparison(
+                label: "plain read", kernelWork: Work(amount: 3e10, kind: .bytes, rule: "k"),
+                referenceWork: Work(amount: 3e10, kind: .bytes, rule: "r"), measurement: m))
+        let report = ResultsReport(results: [cold, other])
+        let rendered = report.table().render()
+        #expect(rendered.contains("paired: kernel/reference [95% CI]"))
+        #expect(rendered.contains("88.9% [88.2-89.6%] of 33.75 GB/s"), "\(rendered)")
+        let lines = report.csv().split(separator: "\n", omittingEmptySubsequences: false)
+        let header = lines[0].split(separator: ",").map(String.init)
+        let row = lines[1].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        let fractionColumn = try #require(header.firstIndex(of: "paired_fraction"))
+        let pairsColumn = try #require(header.firstIndex(of: "paired_pairs"))
+        let unitColumn = try #require(header.firstIndex(of: "paired_reference_unit"))
+        let fraction = try #require(Double(row[fractionColumn]))
+        #expect(abs(fraction - cold.paired!.ratio.median) < 1e-12)
+        #expect(row[pairsColumn] == "10")
+        #expect(row[unitColumn] == "GB/s")
+        let plain = lines[2].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        #expect(plain[fractionColumn] == "")
+        #expect(plain.count == header.count && row.count == header.count)
+    }
+
     @Test func tableShowsFailuresWithoutSpeed() {
         var failed = passed("swift-simd", median: 999)
         failed.status = .failed

@@ -19,6 +19,8 @@ public struct ResultsReport: Sendable {
         "power_quality", "power_comparable", "power_samples", "power_interval_s", "power_gaps",
         "projection_profile", "projection_bound", "projection_seconds", "projection_bytes", "projection_bytes_rule",
         "projection_efficiency",
+        "paired_fraction", "paired_fraction_low95", "paired_fraction_high95", "paired_reference_median",
+        "paired_reference_unit", "paired_pairs", "paired_reference",
     ]
 
     public init(results: [CaseResult]) {
@@ -52,10 +54,13 @@ public struct ResultsReport: Sendable {
         // Throughput per watt, when any case has a power window: the headline channel (best quality,
         // widest scope) with its method and scope, "estimated" spelled out.
         let showEnergy = results.contains { $0.energy != nil }
+        // Kernels timed in alternation with a reference (cold GEMV against a read of its weights).
+        let showPaired = results.contains { $0.paired != nil }
         var table = TextTable(header: [
             "workload", "backend", "dtype", "shape", "thr", "median", "p5-p95", "cv", "%peak", "vs", "correct",
             "stop",
-        ] + (showSecondary ? ["memory (%read ceiling)"] : []) + (showEnergy ? ["per watt (method scope)"] : []))
+        ] + (showSecondary ? ["memory (%read ceiling)"] : []) + (showPaired ? ["paired: kernel/reference [95% CI]"] : [])
+            + (showEnergy ? ["per watt (method scope)"] : []))
         let ratios = ratios()
         for (i, r) in results.enumerated() {
             let s = r.spec
@@ -93,6 +98,9 @@ public struct ResultsReport: Sendable {
                     row.append("-")
                 }
             }
+            if showPaired {
+                row.append(r.status == .passed ? r.paired.map(ResultsReport.pairedCell) ?? "-" : "-")
+            }
             if showEnergy {
                 row.append(r.energy.map(ResultsReport.efficiencyCell) ?? "-")
             }
@@ -113,6 +121,15 @@ public struct ResultsReport: Sendable {
         return "\(Format.number(e)) \(unit) (\(c.method) \(c.scope)\(watts)\(estimated))"
     }
 
+    /// "92.3% [90.1-94.0%] of 34.12 GB/s": the median per-pair ratio, its 95% interval, and the
+    /// reference's median throughput.
+    static func pairedCell(_ p: PairedComparison) -> String {
+        let interval = p.ratioLow95.flatMap { low in
+            p.ratioHigh95.map { " [\(String(format: "%.1f", low * 100))-\(Format.percent($0))]" }
+        } ?? ""
+        return "\(Format.percent(p.ratio.median))\(interval) of \(Format.number(p.reference.median)) \(p.unit.rawValue)"
+    }
+
     static func energyFields(_ c: EnergyChannel?) -> [String] {
         guard let c else { return Array(repeating: "", count: 13) }
         return [
@@ -120,6 +137,14 @@ public struct ResultsReport: Sendable {
             c.averageWatts.map(Format.plain) ?? "", c.idleWatts.map(Format.plain) ?? "", c.id, c.method, c.scope,
             c.quality, c.comparable ? "true" : "false", "\(c.readings)", Format.plain(c.sampleIntervalSeconds),
             c.gaps.joined(separator: "; "),
+        ]
+    }
+
+    static func pairedFields(_ p: PairedComparison?) -> [String] {
+        guard let p else { return Array(repeating: "", count: 7) }
+        return [
+            Format.plain(p.ratio.median), p.ratioLow95.map(Format.plain) ?? "", p.ratioHigh95.map(Format.plain) ?? "",
+            Format.plain(p.reference.median), p.unit.rawValue, "\(p.ratio.n)", p.label,
         ]
     }
 
@@ -163,7 +188,7 @@ public struct ResultsReport: Sendable {
                 p?.profile ?? "", p?.bound.rawValue ?? "", p.map { Format.plain($0.seconds) } ?? "",
                 p.map { Format.plain($0.bytes) } ?? "", p?.bytesRule ?? "",
                 p.map { "compute \(Format.plain($0.efficiency.compute)), bandwidth \(Format.plain($0.efficiency.bandwidth))" } ?? "",
-            ]
+            ] + ResultsReport.pairedFields(r.status == .passed ? r.paired : nil)
             lines.append(fields.map(Format.csvField).joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"
