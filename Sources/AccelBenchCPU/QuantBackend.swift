@@ -1,6 +1,5 @@
 import AccelBenchCore
 import AccelBenchKernels
-import CKernels
 
 /// Our quantized kernels (C, `kernels/cpu/quant.c` and `w8a8.c`): GGUF q8_0 / q4_0 weights times
 /// activations quantized to q8_0 blocks inside the timed call, and w8a8 (per-channel int8 weights times
@@ -58,8 +57,6 @@ final class QuantCase: PreparedCase {
     let m: Int, n: Int, k: Int
     let residency: WeightResidency
     let pool: WorkerPool
-    /// One partial sum per worker, 64 bytes apart, where the paired read leaves its result.
-    private let readSums: AlignedBuffer<Double>
     /// One plan per copy of the weights; cold cases rotate through them, one per call.
     let plans: [any QuantizedProduct]
     let x: AlignedBuffer<Float>
@@ -77,7 +74,6 @@ final class QuantCase: PreparedCase {
         self.k = k
         self.residency = residency
         self.pool = pool
-        readSums = AlignedBuffer(count: 8 * pool.threadCount)
         let w: AlignedBuffer<Float>
         (w, x) = QuantCase.seededOperands(m: m, n: n, k: k, seed: seed)
         y = AlignedBuffer(count: n * m)
@@ -124,29 +120,17 @@ final class QuantCase: PreparedCase {
     /// pages. Hot cases have none (they are not bound by DRAM).
     var pairedReference: PairedReference? {
         guard residency == .cold else { return nil }
-        let buffers = plans.map(\.weightBuffers)
-        let bytes = buffers[0].reduce(0) { $0 + $1.count }
-        let workers = pool.threadCount, pool = self.pool
-        let sums = UInt(bitPattern: readSums.pointer)
+        let reads = plans.map { WeightRead(buffers: $0.weightBuffers, pool: pool) }
         return PairedReference(
-            label: "read-only sum (the STREAM read kernel) over the same weight bytes, \(workers) thread(s), same rotation of \(plans.count) copies",
-            work: Work(amount: Double(bytes), kind: .bytes, rule: "weight bytes of the kernel's layout, read once per call"),
+            label: "read-only sum (the STREAM read kernel) over the same weight bytes, \(pool.threadCount) thread(s), same rotation of \(plans.count) copies",
+            work: Work(amount: Double(reads[0].bytes), kind: .bytes, rule: "weight bytes of the kernel's layout, read once per call"),
             kernelWork: Work(
                 amount: Workload.weightBytes(m: m, k: k, dtype: dtype), kind: .bytes,
                 rule: "weight bytes read once per call (\(dtype.rawValue), scales included; cold)"),
             run: { [self] in
-                let copy = buffers[next]
-                next = (next + 1) % buffers.count
-                pool.run { w in
-                    var sum = 0.0
-                    for buffer in copy {
-                        let doubles = buffer.count / MemoryLayout<Double>.size
-                        let share = WorkerPool.chunk(w, of: workers, count: doubles)
-                        let base = buffer.baseAddress!.assumingMemoryBound(to: Double.self)
-                        sum += ckernels_stream_read(base + share.lowerBound, share.count)
-                    }
-                    UnsafeMutablePointer<Double>(bitPattern: sums)![w * 8] = sum
-                }
+                let read = reads[next]
+                next = (next + 1) % reads.count
+                read.run()
             })
     }
 }
@@ -254,22 +238,9 @@ protocol QuantizedProduct: AnyObject {
 }
 
 extension QuantizedGEMMPlan: QuantizedProduct {
-    var weightBuffers: [UnsafeRawBufferPointer] {
-        if path != .portable, let repacked = weights.repacked {
-            return [UnsafeRawBufferPointer(start: repacked, count: weights.repackedByteCount)]
-        }
-        return [UnsafeRawBufferPointer(start: weights.blocks, count: weights.byteCount)]
-    }
+    var weightBuffers: [UnsafeRawBufferPointer] { [weights.weightBuffer(path: path)] }
 }
 
 extension W8A8GEMMPlan: QuantizedProduct {
-    var weightBuffers: [UnsafeRawBufferPointer] {
-        if path != .portable, let packed = weights.packed {
-            return [UnsafeRawBufferPointer(start: packed, count: weights.packedByteCount)]
-        }
-        return [
-            UnsafeRawBufferPointer(start: weights.values, count: weights.rows * weights.columns),
-            UnsafeRawBufferPointer(start: weights.scales, count: weights.rows * MemoryLayout<Float>.size),
-        ]
-    }
+    var weightBuffers: [UnsafeRawBufferPointer] { weights.weightBuffers(path: path) }
 }

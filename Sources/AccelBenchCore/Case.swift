@@ -106,12 +106,18 @@ public struct PairedReference {
     /// One reference call. It must advance through the case's data as the kernel does (e.g. the
     /// same rotation of weight copies), so that both read from the same level of the memory hierarchy.
     public var run: () -> Void
+    /// The kernel's side of a pair, when it is a smaller unit than the case's call (an LLM decode of
+    /// 128 tokens pairs single decode steps, so pairs take milliseconds, not seconds); `kernelWork`
+    /// is then this unit's work. nil: the case's `run`. A unit may leave the case's state anywhere:
+    /// the runner makes one whole call after the pairs, and the final correctness check is on it.
+    public var kernel: (() -> Void)?
 
-    public init(label: String, work: Work, kernelWork: Work, run: @escaping () -> Void) {
+    public init(label: String, work: Work, kernelWork: Work, kernel: (() -> Void)? = nil, run: @escaping () -> Void) {
         precondition(work.kind == kernelWork.kind, "PairedReference: the reference and the kernel must be measured in the same kind of work")
         self.label = label
         self.work = work
         self.kernelWork = kernelWork
+        self.kernel = kernel
         self.run = run
     }
 }

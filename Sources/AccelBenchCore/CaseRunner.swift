@@ -61,9 +61,15 @@ public struct CaseRunner: Sendable {
         var measurement = measurer.measure(beforeSample: { prepared.beforeSample() }, { prepared.run() })
         if let reference = prepared.pairedReference {
             let pairs = measurer.measurePaired(
-                callsPerSample: measurement.callsPerSample, kernel: { prepared.run() }, reference: reference.run)
+                callsPerSample: reference.kernel == nil ? measurement.callsPerSample : nil,
+                kernel: reference.kernel ?? { prepared.run() }, reference: reference.run)
             result.paired = PairedComparison(
                 label: reference.label, kernelWork: reference.kernelWork, referenceWork: reference.work, measurement: pairs)
+            if reference.kernel != nil {
+                // The pairs ran a unit of the call; the final check must see a whole call's outputs.
+                prepared.poisonOutputs()
+                prepared.run()
+            }
         }
         backend.endPhase()
         let last = prepared.check()

@@ -94,6 +94,9 @@ public struct Measurement: Codable, Sendable, Equatable {
 /// The timings of a kernel and a reference timed in alternation (`Measurer.measurePaired`): entry i
 /// of each array is pair i.
 public struct PairedMeasurement: Codable, Sendable, Equatable {
+    /// Pairs taken even past the timeout: the fewest that give a 95% interval for the median ratio.
+    public static let minimumPairs = 6
+
     public var kernelSecondsPerCall: [Double]
     public var referenceSecondsPerCall: [Double]
     /// Calls per batch, the same on both sides.
@@ -186,12 +189,26 @@ public struct Measurer: Sendable {
     /// `callsPerSample` kernel calls and one of reference calls, back to back, the order swapped from
     /// one pair to the next (kernel first, then reference first), so a drift in the machine's speed
     /// reaches both sides of a pair alike. Sampling stops by the same rule as `measure`, applied to
-    /// the per-pair ratio of the two timings (at least 10 pairs). No energy window: this pass mixes
-    /// two kinds of work.
-    public func measurePaired(callsPerSample: Int, kernel: () -> Void, reference: () -> Void) -> PairedMeasurement {
-        let calls = max(1, callsPerSample)
-        // Warm-up of the reference's code path and threads; the kernel was warmed by `measure`.
-        reference()
+    /// the per-pair ratio of the two timings (converged: at least 10 pairs), and never before 6 pairs,
+    /// the fewest that give a 95% interval for the median ratio. No energy window: this pass mixes two
+    /// kinds of work.
+    /// - Parameter callsPerSample: calls per batch; nil: one warm-up call of each side sizes it (as
+    ///   `measure` does) from the faster of the two.
+    public func measurePaired(callsPerSample: Int?, kernel: () -> Void, reference: () -> Void) -> PairedMeasurement {
+        // Warm-up of the reference's code path and threads (and of the kernel's, if it is not the
+        // call `measure` just timed).
+        let calls: Int
+        if let callsPerSample {
+            reference()
+            calls = max(1, callsPerSample)
+        } else {
+            let t0 = clock.now()
+            kernel()
+            let t1 = clock.now()
+            reference()
+            let t2 = clock.now()
+            calls = Measurer.callsPerSample(fastestCall: min(t1 - t0, t2 - t1), minSampleSeconds: rule.minSampleSeconds)
+        }
         func timed(_ body: () -> Void) -> Double {
             let t0 = clock.now()
             for _ in 0..<calls { body() }
@@ -221,7 +238,7 @@ public struct Measurer: Sendable {
                 stopReason = .converged
                 break
             }
-            if elapsed >= rule.timeoutSeconds {
+            if elapsed >= rule.timeoutSeconds && n >= PairedMeasurement.minimumPairs {
                 stopReason = .timeout
                 break
             }

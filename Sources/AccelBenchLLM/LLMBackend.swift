@@ -149,6 +149,36 @@ final class LLMCase: PreparedCase {
             rule: "model weight bytes (\(Format.bytes(weights.byteCount))) x \(steps) step(s) per call: implied weight bandwidth")
     }
 
+    /// Decode (tg): single decode steps, each paired with a plain read of every matrix a step streams
+    /// (each layer's seven and the output projection, in the layout the GEMM path reads) on the same
+    /// workers: the "read-only bandwidth / weight bytes" bound of a decode, measured at the same
+    /// moment. The steps walk the call's positions (depth ..< depth + tokens) in order and start over.
+    /// The token embedding is left out on both sides (a step reads one row of it), as are the KV cache
+    /// and the activations. Prefill is compute-bound: none.
+    var pairedReference: PairedReference? {
+        guard shape.mode == .tg else { return nil }
+        let matrices = weights.layers.flatMap { [$0.wq, $0.wk, $0.wv, $0.wo, $0.wGate, $0.wUp, $0.wDown] } + [weights.output]
+        let read = WeightRead(buffers: matrices.map { $0.weightBuffer(path: session.gemmPath) }, pool: session.pool)
+        let matrixBytes = matrices.reduce(0) { $0 + $1.byteCount }
+        var position = 0
+        return PairedReference(
+            label: "one decode step vs a read-only sum (the STREAM read kernel) over every matrix of the model, \(session.pool.threadCount) thread(s)",
+            work: Work(amount: Double(read.bytes), kind: .bytes, rule: "bytes of the matrices in the GEMM path's layout"),
+            kernelWork: Work(
+                amount: Double(matrixBytes), kind: .bytes,
+                rule: "matrix weight bytes (\(Format.bytes(matrixBytes)), token embedding excluded) per decode step"),
+            kernel: { [self] in
+                do {
+                    if position == 0 { try session.truncate(to: shape.depth) }
+                    try session.step(tokens: [generated[position]])
+                } catch {
+                    session.logits.update(repeating: .nan, count: vocab)
+                }
+                position = (position + 1) % generated.count
+            },
+            run: read.run)
+    }
+
     func poisonOutputs() { session.logits.update(repeating: .nan, count: vocab) }
 
     func run() {

@@ -129,6 +129,63 @@ import Testing
     }
 }
 
+@Suite struct PairedUnitTests {
+    /// A case that pairs a smaller unit than its call: the pairs time the unit, the batch size comes
+    /// from a warm-up of the unit, at least 6 pairs are taken past the timeout, and one whole call
+    /// follows the pairs so that the final check sees a whole call's outputs.
+    @Test func unitPairsThenAWholeCallBeforeTheCheck() throws {
+        struct Unit: Backend {
+            let name = "unit"
+            let summary = "unit"
+            let capabilities: [Workload: [DType]] = [.llm: [.q4_0]]
+            let clock: FakeClock
+            func unsupportedReason(_ spec: CaseSpec) -> String? { nil }
+            func prepare(_ spec: CaseSpec, context: CaseContext) throws -> any PreparedCase { Case(clock: clock) }
+            final class Case: PreparedCase {
+                let clock: FakeClock
+                var state = "none"
+                var units = 0
+                init(clock: FakeClock) { self.clock = clock }
+                var kernelPath: String { "unit" }
+                func poisonOutputs() { state = "poisoned" }
+                func run() {
+                    clock.advance(8)  // a whole call: 8 units
+                    state = "whole"
+                }
+                func check() -> CorrectnessCheck {
+                    CorrectnessCheck(
+                        metric: "exact", value: state == "whole" ? 0 : 1, toleranceName: "exact", tolerance: 0, elementsChecked: 1, nonFinite: 0)
+                }
+                var pairedReference: PairedReference? {
+                    PairedReference(
+                        label: "unit vs read", work: Work(amount: 2.5e9, kind: .bytes, rule: "r"),
+                        kernelWork: Work(amount: 1e9, kind: .bytes, rule: "k"),
+                        kernel: { [self] in
+                            units += 1
+                            clock.advance(0x1p-11)
+                            state = "unit"
+                        },
+                        run: { [self] in clock.advance(0x1p-10) })
+                }
+            }
+        }
+        // A timeout shorter than one pair: the minimum of 6 pairs still holds.
+        let rule = StoppingRule(minSamples: 1, minSeconds: 0, maxNoise: 0, timeoutSeconds: 0.001, warmupSeconds: 0, minSampleSeconds: 0x1p-9)
+        let spec = CaseSpec(workload: .llm, backend: "unit", dtype: .q4_0, shape: .matmul(m: 1, n: 1, k: 1), threads: 1)
+        let clock = FakeClock()
+        let result = CaseRunner(measurer: Measurer(clock: clock, rule: rule)).run(spec, on: Unit(clock: clock), pool: WorkerPool(threadCount: 1))
+        #expect(result.status == .passed, "\(result.reason ?? "")")
+        let paired = try #require(result.paired)
+        #expect(paired.measurement.kernelSecondsPerCall.count == PairedMeasurement.minimumPairs)
+        #expect(paired.measurement.stopReason == .timeout)
+        // Batches sized from the faster warm-up call: 2^-9 s / 2^-11 s = 4 units.
+        #expect(paired.measurement.callsPerSample == 4)
+        #expect(abs(paired.kernel.median - 2048) < 1e-6)  // 1e9 B / 2^-11 s
+        #expect(abs(paired.reference.median - 2560) < 1e-6)  // 2.5e9 B / 2^-10 s
+        #expect(abs(paired.ratio.median - 0.8) < 1e-9)
+    }
+}
+
 @Suite struct MedianIntervalTests {
     /// The ranks of the published tables (e.g. n = 100: the 40th and 61st values).
     @Test func ranksMatchTheBinomialTables() throws {

@@ -474,3 +474,35 @@ import Testing
         }
     }
 }
+
+@Suite struct WeightReadTests {
+    /// Every whole double of every buffer is read once, whatever the worker count (the shares are
+    /// contiguous and cover the buffer); a tail shorter than a double is not counted or read.
+    @Test(arguments: [1, 2, 3])
+    func readsEveryWholeDoubleOnce(threads: Int) {
+        let count = 1001
+        let a = UnsafeMutablePointer<Double>.allocate(capacity: count)
+        defer { a.deallocate() }
+        for i in 0..<count { a[i] = Double(i) }
+        let b = UnsafeMutableRawPointer.allocate(byteCount: 13, alignment: 8)
+        defer { b.deallocate() }
+        b.storeBytes(of: 0.5, as: Double.self)
+        let read = WeightRead(
+            buffers: [UnsafeRawBufferPointer(start: a, count: count * 8), UnsafeRawBufferPointer(start: b, count: 13)],
+            pool: WorkerPool(threadCount: threads))
+        #expect(read.bytes == count * 8 + 8)
+        read.run()
+        #expect(read.lastTotal == Double(count * (count - 1) / 2) + 0.5)
+    }
+
+    @Test func pathsReadTheirOwnLayout() {
+        let values = (0..<(32 * 64)).map { Float($0 % 17) - 8 }
+        let m = values.withUnsafeBufferPointer { QuantizedMatrix(format: .q4_0, rows: 32, columns: 64, quantizing: $0.baseAddress!) }
+        #expect(m.weightBuffer(path: .portable).baseAddress == UnsafeRawPointer(m.blocks))
+        #expect(m.weightBuffer(path: .portable).count == m.byteCount)
+        if let repacked = m.repacked {
+            #expect(m.weightBuffer(path: .avx2).baseAddress == UnsafeRawPointer(repacked))
+            #expect(m.weightBuffer(path: .avx2).count == m.byteCount)  // 32 rows, 2 blocks: no padding
+        }
+    }
+}

@@ -27,6 +27,17 @@ import Testing
         #expect(result.unit == .tokensPerSecond)
         #expect(result.secondary?.unit == .gbytesPerSecond)
         #expect(result.kernelPath?.contains("swift-llm") == true)
+        let shape = try LLMShape.parse(text)
+        if shape.mode == .tg {
+            // Decode steps are paired with a plain read of the matrices a step streams.
+            let paired = try #require(result.paired)
+            #expect(paired.unit == .gbytesPerSecond && paired.ratio.n >= PairedMeasurement.minimumPairs)
+            // The token embedding is left out: less than the implied weight bytes of one step.
+            #expect(paired.kernelWork.amount < result.secondary!.work.amount / Double(shape.tokens))
+            #expect(paired.referenceWork.amount >= paired.kernelWork.amount)
+        } else {
+            #expect(result.paired == nil)
+        }
     }
 
     @Test func refusesModelsThatDoNotFit() throws {
