@@ -24,9 +24,14 @@ public struct MonotonicClock: MeasurementClock {
 /// When the measurement loop stops taking samples.
 ///
 /// It stops as soon as all three of `minSamples`, `minSeconds` and `maxNoise` hold (converged), or when
-/// `timeoutSeconds` of sampling have passed (the noise target was not met: the result says so), or
-/// after `maxSamples`.
+/// `timeoutSeconds` of sampling have passed (the noise target was not met: the result says so) and at
+/// least `timeoutFloorSamples` samples (or `minSamples`, if fewer) were taken, or after `maxSamples`.
 public struct StoppingRule: Codable, Sendable, Equatable {
+    /// Samples a timeout cannot cut below (unless `minSamples` asks for fewer): calls longer than the
+    /// timeout (an LLM decode of 128 tokens takes seconds) still get a median and a spread from five
+    /// samples, llama-bench's default repetitions, instead of one.
+    public static let timeoutFloorSamples = 5
+
     /// At least this many samples (10 by default, the least a rank test between two runs can use).
     public var minSamples: Int
     /// At least this much sampling time, seconds.
@@ -174,7 +179,7 @@ public struct Measurer: Sendable {
                 stopReason = .converged
                 break
             }
-            if elapsed >= rule.timeoutSeconds {
+            if elapsed >= rule.timeoutSeconds && n >= min(rule.minSamples, StoppingRule.timeoutFloorSamples) {
                 stopReason = .timeout
                 break
             }

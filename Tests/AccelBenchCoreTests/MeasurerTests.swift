@@ -43,6 +43,26 @@ final class FakeClock: MeasurementClock, @unchecked Sendable {
         #expect(m.samplingSeconds >= 2)
     }
 
+    /// Calls longer than the timeout still get five samples (fewer only when minSamples asks for fewer).
+    @Test func timeoutKeepsAFloorOfSamples() {
+        let clock = FakeClock()
+        let rule = StoppingRule(minSamples: 10, minSeconds: 0, maxNoise: 0.02, timeoutSeconds: 5, warmupSeconds: 0, minSampleSeconds: 0)
+        var i = 0
+        let m = Measurer(clock: clock, rule: rule).measure {
+            i += 1
+            clock.advance(i % 2 == 0 ? 20 : 24)  // noisy and far longer than the timeout
+        }
+        #expect(m.stopReason == .timeout)
+        #expect(m.secondsPerCall.count == StoppingRule.timeoutFloorSamples)
+        let few = StoppingRule(minSamples: 2, minSeconds: 0, maxNoise: 0, timeoutSeconds: 5, warmupSeconds: 0, minSampleSeconds: 0)
+        i = 0
+        let m2 = Measurer(clock: clock, rule: few).measure {
+            i += 1
+            clock.advance(i % 2 == 0 ? 20 : 24)
+        }
+        #expect(m2.secondsPerCall.count == 2)
+    }
+
     @Test func maxSamplesCap() {
         let clock = FakeClock()
         var i = 0
