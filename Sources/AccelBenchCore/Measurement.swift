@@ -62,6 +62,21 @@ public struct StoppingRule: Codable, Sendable, Equatable {
         self.minSampleSeconds = minSampleSeconds
     }
 
+    /// Whether sampling stops after the latest of `values`, `elapsed` seconds in: converged once at
+    /// least `convergeAt` values, `minSeconds` and the noise target hold; timeout past
+    /// `timeoutSeconds` once there are at least `floor` values; nil: go on. The noise test sorts every
+    /// value so far, so it runs after each value while there are few, then every n/32 values (long
+    /// timeouts with short samples stay linear-ish).
+    func stop(after values: [Double], elapsed: Double, convergeAt: Int, floor: Int) -> StopReason? {
+        let n = values.count
+        if n >= convergeAt && elapsed >= minSeconds && n % max(1, n / 32) == 0
+            && Summary.robustCV(sorted: values.sorted()) <= maxNoise
+        {
+            return .converged
+        }
+        return elapsed >= timeoutSeconds && n >= floor ? .timeout : nil
+    }
+
     /// The rule of the `quick` suite: short timeouts so the whole suite stays within two minutes.
     public static let quick = StoppingRule(minSamples: 10, minSeconds: 0.3, maxNoise: 0.03, timeoutSeconds: 2.5)
     public static let standard = StoppingRule()
@@ -170,17 +185,11 @@ public struct Measurer: Sendable {
             let t1 = clock.now()
             samples.append((t1 - t0) / Double(callsPerSample))
             let elapsed = t1 - start
-            // The noise test sorts every sample so far: done after each sample while there are few,
-            // then every n/32 samples, so long timeouts with short samples stay linear-ish.
-            let n = samples.count
-            if n >= rule.minSamples && elapsed >= rule.minSeconds && n % max(1, n / 32) == 0
-                && Summary.robustCV(sorted: samples.sorted()) <= rule.maxNoise
+            if let reason = rule.stop(
+                after: samples, elapsed: elapsed, convergeAt: rule.minSamples,
+                floor: min(rule.minSamples, StoppingRule.timeoutFloorSamples))
             {
-                stopReason = .converged
-                break
-            }
-            if elapsed >= rule.timeoutSeconds && n >= min(rule.minSamples, StoppingRule.timeoutFloorSamples) {
-                stopReason = .timeout
+                stopReason = reason
                 break
             }
         }
@@ -235,16 +244,10 @@ public struct Measurer: Sendable {
             kernelSeconds.append(k)
             referenceSeconds.append(r)
             ratios.append(k > 0 ? r / k : 0)
-            let n = ratios.count
-            let elapsed = clock.now() - start
-            if n >= minPairs && elapsed >= rule.minSeconds && n % max(1, n / 32) == 0
-                && Summary.robustCV(sorted: ratios.sorted()) <= rule.maxNoise
+            if let reason = rule.stop(
+                after: ratios, elapsed: clock.now() - start, convergeAt: minPairs, floor: PairedMeasurement.minimumPairs)
             {
-                stopReason = .converged
-                break
-            }
-            if elapsed >= rule.timeoutSeconds && n >= PairedMeasurement.minimumPairs {
-                stopReason = .timeout
+                stopReason = reason
                 break
             }
         }

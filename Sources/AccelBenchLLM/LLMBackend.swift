@@ -157,7 +157,7 @@ final class LLMCase: PreparedCase {
     /// and the activations. Prefill is compute-bound: none.
     var pairedReference: PairedReference? {
         guard shape.mode == .tg else { return nil }
-        let matrices = weights.layers.flatMap { [$0.wq, $0.wk, $0.wv, $0.wo, $0.wGate, $0.wUp, $0.wDown] } + [weights.output]
+        let matrices = weights.layers.flatMap(\.matrices) + [weights.output]
         let read = WeightRead(buffers: matrices.map { $0.weightBuffer(path: session.gemmPath) }, pool: session.pool)
         let matrixBytes = matrices.reduce(0) { $0 + $1.byteCount }
         var position = 0

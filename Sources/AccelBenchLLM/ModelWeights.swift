@@ -85,6 +85,8 @@ public final class ModelWeights: @unchecked Sendable {
 
         /// The biases that are present.
         var biases: [[Float]] { [qBias, kBias, vBias].compactMap { $0 } }
+        /// The seven matrices in the order a step uses them: wq, wk, wv, wo, wGate, wUp, wDown.
+        public var matrices: [QuantizedMatrix] { [wq, wk, wv, wo, wGate, wUp, wDown] }
     }
 
     public let config: ModelConfig
@@ -146,7 +148,7 @@ public final class ModelWeights: @unchecked Sendable {
     public var byteCount: Int {
         var bytes = output.byteCount + tokenEmbedding.byteCount + (outputNorm.count + (ropeFrequencyFactors?.count ?? 0)) * 4
         for l in layers {
-            bytes += [l.wq, l.wk, l.wv, l.wo, l.wGate, l.wUp, l.wDown].reduce(0) { $0 + $1.byteCount }
+            bytes += l.matrices.reduce(0) { $0 + $1.byteCount }
             bytes += (l.attentionNorm.count + l.ffnNorm.count + l.biases.reduce(0) { $0 + $1.count }) * 4
         }
         return bytes
