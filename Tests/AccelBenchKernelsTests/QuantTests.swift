@@ -248,11 +248,13 @@ import Testing
     }
 
     /// Ragged M (not a multiple of the 16-row groups), N = 1, 3 (GEMV), 8, 9, 32, 37 (GEMM, a partial
-    /// tile), K = 32 (one block, an odd block count), 96, 4096.
+    /// tile), K = 32 (one block, an odd block count), 96, 4096 (four full k chunks of the repacked
+    /// layout), 1056 (a chunk and a last chunk of one odd block), 2112 (two chunks and one of two blocks).
     static let shapes: [Shape] = [
         Shape(m: 1, n: 1, k: 32), Shape(m: 17, n: 3, k: 32), Shape(m: 40, n: 1, k: 4096), Shape(m: 33, n: 3, k: 4096),
         Shape(m: 16, n: 8, k: 96), Shape(m: 23, n: 9, k: 96), Shape(m: 70, n: 32, k: 64), Shape(m: 37, n: 37, k: 96),
-        Shape(m: 19, n: 32, k: 4096), Shape(m: 50, n: 37, k: 256),
+        Shape(m: 19, n: 32, k: 4096), Shape(m: 50, n: 37, k: 256), Shape(m: 35, n: 1, k: 1056),
+        Shape(m: 21, n: 2, k: 2112), Shape(m: 18, n: 11, k: 1056),
     ]
 
     static let threadCounts = [1, 2, 3]
@@ -493,6 +495,34 @@ import Testing
         #expect(read.bytes == count * 8 + 8)
         read.run()
         #expect(read.lastTotal == Double(count * (count - 1) / 2) + 0.5)
+    }
+
+    /// The repacked layout's k chunks, as ckernels_quant.h documents them: 32 rows (two groups) x 66
+    /// blocks are chunks of 32, 32 and 2 blocks; chunk c holds group 0's pairs, then group 1's. Each
+    /// block's 16 fp16 scales sit at the start of its pair (+32 for the odd block), row r at +2r.
+    @Test(arguments: QuantFormat.allCases)
+    func repackedScalesSitWhereTheLayoutSays(format: QuantFormat) throws {
+        let (rows, k) = (32, 2112)
+        let nb = k / 32, groups = 2, chunkPairs = Int(CKERNELS_QREPACK_CHUNK_BLOCKS) / 2
+        let pairBytes = format == .q8_0 ? 2 * 512 + 64 : 2 * 256 + 64
+        let values = QuantTests.matrix(rows: rows, columns: k, format: format, seed: 0xC4)
+        let m = values.withUnsafeBufferPointer { QuantizedMatrix(format: format, rows: rows, columns: k, quantizing: $0.baseAddress!) }
+        let repacked = try #require(m.repacked)
+        #expect(m.repackedByteCount == groups * (nb / 2) * pairBytes)
+        let gguf = UnsafeRawPointer(m.blocks)
+        var wrong = 0
+        for r in 0..<rows {
+            for b in 0..<nb {
+                let (g, pair) = (r / 16, b / 2)
+                let c = pair / chunkPairs
+                let pairsInChunk = min(chunkPairs, nb / 2 - c * chunkPairs)
+                let offset = (c * groups * chunkPairs + g * pairsInChunk + pair % chunkPairs) * pairBytes + (b % 2) * 32 + (r % 16) * 2
+                let stored = repacked.load(fromByteOffset: offset, as: UInt16.self)
+                let expected = gguf.loadUnaligned(fromByteOffset: (r * nb + b) * format.blockBytes, as: UInt16.self)
+                if stored != expected { wrong += 1 }
+            }
+        }
+        #expect(wrong == 0, "\(format): \(wrong) of \(rows * nb) scales are not where the layout puts them")
     }
 
     @Test func pathsReadTheirOwnLayout() {

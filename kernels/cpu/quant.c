@@ -262,18 +262,35 @@ static size_t groups_of(size_t m) { return (m + QROWS - 1) / QROWS; }
 static size_t q8_group_bytes(size_t k) { return (k / QK + 1) / 2 * Q8_PAIR_BYTES; }
 static size_t q4_group_bytes(size_t k) { return (k / QK + 1) / 2 * Q4_PAIR_BYTES; }
 
+/* k chunks (ckernels_quant.h): the repacked matrix is stored chunk after chunk, and within chunk c the
+ * row groups' segments (their pairs of blocks [QCHUNK * c, QCHUNK * (c + 1))) group after group. */
+#define QCHUNK CKERNELS_QREPACK_CHUNK_BLOCKS
+#define QCHUNK_PAIRS (QCHUNK / 2)
+_Static_assert(QCHUNK % 2 == 0, "a k chunk must hold whole pairs of blocks");
+
+static inline size_t chunks_of(size_t nb) { return (nb + QCHUNK - 1) / QCHUNK; }
+
+/* Byte offset of pair p (counted over the whole row) of row group g, in a matrix of G groups and nb
+ * blocks per row: earlier chunks are full (G * QCHUNK_PAIRS pairs each); in p's chunk, the earlier groups'
+ * segments come first. */
+static inline size_t pair_offset(size_t G, size_t nb, size_t pair_bytes, size_t g, size_t p) {
+    const size_t c = p / QCHUNK_PAIRS, within = p % QCHUNK_PAIRS;
+    const size_t chunk_pairs = qmin(QCHUNK_PAIRS, (nb + 1) / 2 - c * QCHUNK_PAIRS);
+    return ((c * G * QCHUNK_PAIRS) + g * chunk_pairs + within) * pair_bytes;
+}
+
 size_t ckernels_q8_0_repacked_bytes(size_t m, size_t k) { return groups_of(m) * q8_group_bytes(k); }
 size_t ckernels_q4_0_repacked_bytes(size_t m, size_t k) { return groups_of(m) * q4_group_bytes(k); }
 
 void ckernels_q8_0_repack(size_t m, size_t k, const ckernels_block_q8_0 *w, void *dst) {
-    const size_t nb = k / QK, gbytes = q8_group_bytes(k);
+    const size_t nb = k / QK, G = groups_of(m);
     uint8_t *out = (uint8_t *)dst;
     memset(out, 0, ckernels_q8_0_repacked_bytes(m, k));
-    for (size_t g = 0; g < groups_of(m); g++) {
-        uint8_t *grp = out + g * gbytes;
+    for (size_t g = 0; g < G; g++) {
         for (size_t b = 0; b < nb; b++) {
-            uint8_t *vec = grp + (b / 2) * Q8_PAIR_BYTES + 64 + (b & 1) * Q8_VEC_BYTES;
-            uint16_t *scales = (uint16_t *)(grp + (b / 2) * Q8_PAIR_BYTES + (b & 1) * 32);
+            uint8_t *pair = out + pair_offset(G, nb, Q8_PAIR_BYTES, g, b / 2);
+            uint8_t *vec = pair + 64 + (b & 1) * Q8_VEC_BYTES;
+            uint16_t *scales = (uint16_t *)(pair + (b & 1) * 32);
             for (size_t r = 0; r < QROWS; r++) {
                 const size_t row = g * QROWS + r;
                 for (size_t j = 0; j < QK; j++) {
@@ -288,14 +305,14 @@ void ckernels_q8_0_repack(size_t m, size_t k, const ckernels_block_q8_0 *w, void
 }
 
 void ckernels_q4_0_repack(size_t m, size_t k, const ckernels_block_q4_0 *w, void *dst) {
-    const size_t nb = k / QK, gbytes = q4_group_bytes(k);
+    const size_t nb = k / QK, G = groups_of(m);
     uint8_t *out = (uint8_t *)dst;
     memset(out, 0, ckernels_q4_0_repacked_bytes(m, k));
-    for (size_t g = 0; g < groups_of(m); g++) {
-        uint8_t *grp = out + g * gbytes;
+    for (size_t g = 0; g < G; g++) {
         for (size_t b = 0; b < nb; b++) {
-            uint8_t *vec = grp + (b / 2) * Q4_PAIR_BYTES + 64 + (b & 1) * Q4_VEC_BYTES;
-            uint16_t *scales = (uint16_t *)(grp + (b / 2) * Q4_PAIR_BYTES + (b & 1) * 32);
+            uint8_t *pair = out + pair_offset(G, nb, Q4_PAIR_BYTES, g, b / 2);
+            uint8_t *vec = pair + 64 + (b & 1) * Q4_VEC_BYTES;
+            uint16_t *scales = (uint16_t *)(pair + (b & 1) * 32);
             for (size_t r = 0; r < QROWS; r++) {
                 const size_t row = g * QROWS + r;
                 for (size_t j = 0; j < QK / 2; j++) {
@@ -451,8 +468,8 @@ PORTABLE_GEMM(ckernels_q4_0_gemm_portable, ckernels_block_q4_0,
 /* ===================================== AVX512-VNNI path ===================================== */
 #if defined(__x86_64__)
 
-#define QV_ARGS const uint8_t *w, size_t nb, const uint8_t *tile, float *y, size_t ldy, size_t row0, size_t lo, size_t hi
-#define QV_PASS w, nb, tile, y, ldy, row0, lo, hi
+#define QV_ARGS const uint8_t *w, size_t nb, const uint8_t *tile, float *y, size_t ldy, size_t row0, size_t lo, size_t hi, int first
+#define QV_PASS w, nb, tile, y, ldy, row0, lo, hi, first
 
 /* One block of a pass: adds the block's terms for the T tokens to acc. wv: the block's vectors; dw: its 16
  * weight scales; xq: its activation record (T tokens). (Splitting each token's 8-deep vpdpbusd chain
@@ -499,9 +516,12 @@ QV_TARGET static inline __attribute__((always_inline)) void qv_block(const int f
     }
 }
 
-/* One pass: the 16 rows of the row group at w (rows row0 .. row0 + 15) x the T tokens of `tile`, over all
- * nb blocks; stores Y for the rows in [lo, hi). fmt: 0 = q8_0, 1 = q4_0. T is a constant at every call
- * site, so the arrays become registers (T int32 + T fp32 accumulators, no spills). The loop walks block
+/* One pass: the 16 rows of the row group segment at w (rows row0 .. row0 + 15) x the T tokens of `tile`,
+ * over the segment's nb blocks (one k chunk; `tile` points at the chunk's first record); stores Y for the
+ * rows in [lo, hi). The fp32 accumulators start at +0 when `first` (the first chunk), otherwise at the
+ * Y values the previous chunk's pass stored (exact: the same fma chain, paused in memory). fmt: 0 = q8_0,
+ * 1 = q4_0. T is a constant at every call site, so the arrays become registers (T int32 + T fp32
+ * accumulators, no spills). The loop walks block
  * pairs: the pair's 64-byte scale line is loaded once, then block b's vectors, then block b+1's, so the
  * weights are read strictly front to back with no line touched twice (measured: revisiting the scale
  * line for the odd block, or interleaving the two blocks' vector loads, lowered the bandwidth from L3
@@ -510,8 +530,11 @@ QV_TARGET static inline __attribute__((always_inline)) void qv_pass(const int fm
     const size_t vec_bytes = fmt == 0 ? Q8_VEC_BYTES : Q4_VEC_BYTES;
     const size_t pair_bytes = 2 * vec_bytes + 64;
     const size_t rec = (size_t)T * QREC;
+    uint32_t bits = 0;
+    for (int l = 0; l < QROWS; l++) bits |= (uint32_t)(row0 + l >= lo && row0 + l < hi) << l;
     __m512 acc[QTILE];
-    for (int t = 0; t < T; t++) acc[t] = _mm512_setzero_ps();
+    for (int t = 0; t < T; t++)
+        acc[t] = first ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps((__mmask16)bits, y + (size_t)t * ldy + row0);
     size_t b = 0;
     for (; b + 2 <= nb; b += 2) {
         const uint8_t *pair = w + (b >> 1) * pair_bytes;
@@ -527,8 +550,6 @@ QV_TARGET static inline __attribute__((always_inline)) void qv_pass(const int fm
         const uint8_t *pair = w + (b >> 1) * pair_bytes;
         qv_block(fmt, gfni, T, pair + 64, _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)pair)), tile + b * rec, acc);
     }
-    uint32_t bits = 0;
-    for (int l = 0; l < QROWS; l++) bits |= (uint32_t)(row0 + l >= lo && row0 + l < hi) << l;
     for (int t = 0; t < T; t++) _mm512_mask_storeu_ps(y + (size_t)t * ldy + row0, (__mmask16)bits, acc[t]);
 }
 
@@ -576,9 +597,9 @@ static qv_pass_fn qv_lookup(int variant, size_t c) {
     return table[variant][c - 1];
 }
 
-/* Activation bytes per GEMM chunk: tiles of activation records kept in L2 while the slice's row groups
+/* Activation bytes per GEMM span: tiles of activation records kept in L2 while the slice's row groups
  * stream past them. */
-#define QV_CHUNK_BYTES (320u << 10)
+#define QV_SPAN_BYTES (320u << 10)
 
 QV_TARGET static void qv_gemm(int variant, size_t m, size_t n, size_t k, const void *w_repacked, const void *act,
                               float *y, size_t ldy, size_t m0, size_t m1) {
@@ -588,17 +609,35 @@ QV_TARGET static void qv_gemm(int variant, size_t m, size_t n, size_t k, const v
         for (size_t t = 0; t < n; t++) memset(y + t * ldy + m0, 0, (m1 - m0) * sizeof(float));
         return;
     }
-    const size_t gbytes = variant == QV_Q8 ? q8_group_bytes(k) : q4_group_bytes(k);
+    const size_t pair_bytes = variant == QV_Q8 ? Q8_PAIR_BYTES : Q4_PAIR_BYTES;
     const uint8_t *w = (const uint8_t *)w_repacked, *a = (const uint8_t *)act;
-    const size_t g0 = m0 / QROWS, g1 = (m1 + QROWS - 1) / QROWS;
+    const size_t G = groups_of(m), g0 = m0 / QROWS, g1 = (m1 + QROWS - 1) / QROWS, chunks = chunks_of(nb);
     const size_t tiles = (n + QTILE - 1) / QTILE, tile_bytes = QTILE * QREC * nb;
-    const size_t chunk = tiles == 1 ? 1 : QV_CHUNK_BYTES / tile_bytes > 0 ? QV_CHUNK_BYTES / tile_bytes : 1;
-    for (size_t j0 = 0; j0 < tiles; j0 += chunk) {
-        const size_t j1 = qmin(tiles, j0 + chunk);
+    if (tiles == 1) {
+        /* GEMV: chunk by chunk, the slice's segments in order: one ascending weight stream (the slice's
+         * segments of a chunk are adjacent), while the chunk's activation records (c * 40 bytes x 32
+         * blocks) stay in L1 */
+        const qv_pass_fn pass = qv_lookup(variant, n);
+        for (size_t ci = 0; ci < chunks; ci++) {
+            const size_t b0 = ci * QCHUNK, cb = qmin(QCHUNK, nb - b0);
+            for (size_t g = g0; g < g1; g++)
+                pass(w + pair_offset(G, nb, pair_bytes, g, b0 / 2), cb, a + b0 * n * QREC, y, ldy, g * QROWS, m0, m1,
+                     ci == 0);
+        }
+        return;
+    }
+    const size_t span = QV_SPAN_BYTES / tile_bytes > 0 ? QV_SPAN_BYTES / tile_bytes : 1;
+    for (size_t j0 = 0; j0 < tiles; j0 += span) {
+        const size_t j1 = qmin(tiles, j0 + span);
         for (size_t g = g0; g < g1; g++)
             for (size_t j = j0; j < j1; j++) {
                 const size_t c = qmin(QTILE, n - j * QTILE);
-                qv_lookup(variant, c)(w + g * gbytes, nb, a + j * tile_bytes, y + j * QTILE * ldy, ldy, g * QROWS, m0, m1);
+                const qv_pass_fn pass = qv_lookup(variant, c);
+                for (size_t ci = 0; ci < chunks; ci++) {
+                    const size_t b0 = ci * QCHUNK, cb = qmin(QCHUNK, nb - b0);
+                    pass(w + pair_offset(G, nb, pair_bytes, g, b0 / 2), cb, a + j * tile_bytes + b0 * c * QREC,
+                         y + j * QTILE * ldy, ldy, g * QROWS, m0, m1, ci == 0);
+                }
             }
     }
 }
@@ -622,8 +661,9 @@ void ckernels_q4_0_gemm_avx512vnni_nogfni(size_t m, size_t n, size_t k, const vo
 
 #define QA_TARGET __attribute__((target("avx2,fma,f16c")))
 
-/* One row group (two halves of 8 rows: the low and high 32 bytes of each 64-byte vector) x the c tokens
- * of a tile, over all blocks. With 16 ymm registers the fp32 accumulators live in a small L1 array and
+/* One row group segment (two halves of 8 rows: the low and high 32 bytes of each 64-byte vector) x the c
+ * tokens of a tile, over the segment's nb blocks (one k chunk; `tile` points at the chunk's first record),
+ * adding to acc. With 16 ymm registers the fp32 accumulators live in a small L1 array and
  * the weights of one half-block stay in registers while every token of the tile uses them.
  *   q4_0: vpmaddubsw (nibble u8 x qx s8: pairs <= 2*15*127) summed in int16 over the whole block
  *         (<= 16*15*127 = 30480 < 32767), one vpmaddwd against ones, plus corr.
@@ -636,7 +676,6 @@ QA_TARGET static void qa_group(int fmt, const uint8_t *w, size_t nb, const uint8
     const size_t pair_bytes = 2 * vec_bytes + 64;
     const size_t rec = c * QREC;
     const __m256i ones = _mm256_set1_epi16(1), nib = _mm256_set1_epi8(0x0F), flip = _mm256_set1_epi8((char)0x80);
-    for (size_t i = 0; i < c * QROWS; i++) acc[i] = 0.0f;
     for (size_t b = 0; b < nb; b++) {
         const uint8_t *wv = w + (b >> 1) * pair_bytes + 64 + (b & 1) * vec_bytes;
         const uint8_t *ws = w + (b >> 1) * pair_bytes + (b & 1) * 32;
@@ -695,18 +734,23 @@ QA_TARGET static void qa_gemm(int fmt, size_t m, size_t n, size_t k, const void 
                               float *y, size_t ldy, size_t m0, size_t m1) {
     if (m0 >= m1 || n == 0 || m1 > m) return;
     const size_t nb = k / QK;
-    const size_t gbytes = fmt == 0 ? q8_group_bytes(k) : q4_group_bytes(k);
+    const size_t pair_bytes = fmt == 0 ? Q8_PAIR_BYTES : Q4_PAIR_BYTES;
     const uint8_t *w = (const uint8_t *)w_repacked, *a = (const uint8_t *)act;
-    const size_t g0 = m0 / QROWS, g1 = (m1 + QROWS - 1) / QROWS;
+    const size_t G = groups_of(m), g0 = m0 / QROWS, g1 = (m1 + QROWS - 1) / QROWS, chunks = chunks_of(nb);
     const size_t tiles = (n + QTILE - 1) / QTILE, tile_bytes = QTILE * QREC * nb;
-    const size_t chunk = nb == 0 ? tiles : QV_CHUNK_BYTES / tile_bytes > 0 ? QV_CHUNK_BYTES / tile_bytes : 1;
+    const size_t span = nb == 0 ? tiles : QV_SPAN_BYTES / tile_bytes > 0 ? QV_SPAN_BYTES / tile_bytes : 1;
     float acc[QTILE * QROWS] __attribute__((aligned(32)));
-    for (size_t j0 = 0; j0 < tiles; j0 += chunk) {
-        const size_t j1 = qmin(tiles, j0 + chunk);
+    for (size_t j0 = 0; j0 < tiles; j0 += span) {
+        const size_t j1 = qmin(tiles, j0 + span);
         for (size_t g = g0; g < g1; g++)
             for (size_t j = j0; j < j1; j++) {
                 const size_t c = qmin(QTILE, n - j * QTILE);
-                qa_group(fmt, w + g * gbytes, nb, a + j * tile_bytes, c, acc);
+                for (size_t i = 0; i < c * QROWS; i++) acc[i] = 0.0f;
+                for (size_t ci = 0; ci < chunks; ci++) {
+                    const size_t b0 = ci * QCHUNK;
+                    qa_group(fmt, w + pair_offset(G, nb, pair_bytes, g, b0 / 2), qmin(QCHUNK, nb - b0),
+                             a + j * tile_bytes + b0 * c * QREC, c, acc);
+                }
                 const size_t r0 = g * QROWS > m0 ? g * QROWS : m0, r1 = qmin(m1, (g + 1) * QROWS);
                 for (size_t t = 0; t < c; t++)
                     for (size_t i = r0; i < r1; i++) y[(j * QTILE + t) * ldy + i] = acc[t * QROWS + (i - g * QROWS)];

@@ -92,9 +92,15 @@ int ckernels_qpath_supported(int path);
  *         4g..4g+3, high nibbles elements 16+4g..16+4g+3
  * Blocks go in pairs so that every vector stays 64-byte aligned: [16 fp16 scales of b][16 fp16 scales
  * of b+1][vectors of b][vectors of b+1] (an odd last block: its scales, 32 zero bytes, its vectors, and
- * zero vectors). A group is ceil(K/64) pairs, and group g starts at byte g * (the group size): with K/32
- * even the size equals the GGUF size of the (padded) rows. dst must be 64-byte aligned. */
+ * zero vectors). A group is ceil(K/64) pairs; with K/32 even the matrix is the GGUF size of the (padded)
+ * rows. The pairs are stored in k chunks of CKERNELS_QREPACK_CHUNK_BLOCKS = 32 blocks (1024 k): chunk 0
+ * of every group (group after group), then chunk 1 of every group, and so on; the last chunk may be
+ * shorter. A decode GEMV walks the chunks in that order, so its weights are one ascending stream while
+ * the 32 activation records of the chunk stay in L1 (with whole rows per group, every record was evicted
+ * by the next group's 36-130 KiB of weights and refetched: a second stream of L1 misses that cost the
+ * DRAM-bound GEMV up to 20% of its bandwidth on a busy host). dst must be 64-byte aligned. */
 #define CKERNELS_QREPACK_ROWS 16
+#define CKERNELS_QREPACK_CHUNK_BLOCKS 32
 size_t ckernels_q8_0_repacked_bytes(size_t m, size_t k);
 size_t ckernels_q4_0_repacked_bytes(size_t m, size_t k);
 void ckernels_q8_0_repack(size_t m, size_t k, const ckernels_block_q8_0 *w, void *dst);
