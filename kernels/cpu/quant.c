@@ -25,22 +25,32 @@
  *    the repack is a 4-byte transpose.
  *  - Blocks are stored in pairs, [scales b][scales b+1][vectors b][vectors b+1]: 576 bytes (q4_0) or
  *    1088 bytes (q8_0), both multiples of 64, so every weight vector load is an aligned, single-line load,
- *    and a row group is read strictly front to back (what the hardware prefetchers follow best).
+ *    and a row group segment is read strictly front to back (what the hardware prefetchers follow best).
+ *  - Pairs are stored in k chunks of 32 blocks, chunk-major (chunk 0 of every row group, then chunk 1...):
+ *    a GEMV's weights are then one ascending stream while each chunk's activation stays in L1.
  *
- * Schedule (AVX512-VNNI): one pass = one row group (16 rows) x one activation tile (c <= 8 tokens) over
- * all of k, with c int32 and c fp32 accumulators in registers; the 16-row weight vectors are loaded (and
- * for q4_0 unpacked) once per block and used by the c tokens.
- *  - GEMV (n <= 8, one tile): the row groups of the slice in order, i.e. the weights as one sequential
- *    stream (consecutive groups are adjacent). Measured from DRAM on Zen 4 (q4_0 / q8_0, 4096 x 4096,
- *    rotating through 160 MB): one stream ran 5-25% faster than passes over 2 or 4 row groups at once
- *    (2 or 4 streams 36 / 68 KiB apart), and software prefetching (T0, T1 or NTA, 0.5-16 KiB ahead)
- *    always lowered the bandwidth, even for a plain read; the hardware prefetchers do better alone.
- *    Storing each pair's scales before its vectors (so the stream is strictly ascending) raised the
- *    DRAM bandwidth by ~20% over scales-after-vectors.
+ * Schedule (AVX512-VNNI): one pass = one row group segment (16 rows x one k chunk of 32 blocks) x one
+ * activation tile (c <= 8 tokens), with c int32 and c fp32 accumulators in registers (the fp32 ones
+ * continue from Y after the first chunk); the 16-row weight vectors are loaded (and for q4_0 unpacked)
+ * once per block and used by the c tokens.
+ *  - GEMV (n <= 8, one tile): chunk by chunk, the slice's row groups in order, i.e. the weights as one
+ *    ascending stream (a chunk's segments of consecutive groups are adjacent), while the chunk's
+ *    activation records (32 x 40 bytes per token) stay in L1 for every group. Measured from DRAM on
+ *    Zen 4 (4096 x 4096, rotating through 160 MB), each kernel alternating with a plain read:
+ *      - one stream ran 5-25% faster than passes over 2 or 4 row groups at once (2 or 4 streams 36 /
+ *        68 KiB apart); software prefetching (T0, T1 or NTA, 0.5-16 KiB ahead) always lowered the
+ *        bandwidth, even for a plain read: the hardware prefetchers do better alone;
+ *      - storing each pair's scales before its vectors (so the stream is strictly ascending) raised the
+ *        DRAM bandwidth by ~20% over scales-after-vectors, and loads issued out of address order within
+ *        a pair (the compiler's choice in one variant) cost ~15%;
+ *      - with whole rows per group (no k chunks) the activation records were evicted by each group's
+ *        36-130 KiB of weights and refetched by the next: on a busy host q4_0 fell to 75-80% of the
+ *        read's bandwidth, while the same kernel with its activation pinned in L1 kept 97-101%, as do
+ *        the k chunks (a read of the activation misses is a second stream the prefetchers serve badly).
  *  - GEMM (n > 8): tiles of 8 tokens. Loop nest:
- *      for each chunk of tiles (about 320 KiB of activation records: L2)
+ *      for each span of tiles (about 320 KiB of activation records: L2)
  *        for each row group of the slice (its weights, 36 / 68 KiB for k = 4096: L2, read once per tile)
- *          for each tile of the chunk: a pass
+ *          for each tile of the span: a pass per k chunk
  *    Per block and accumulator the int32 -> fp32 step costs vcvtdq2ps + vmulps + vfmadd against 8
  *    vpdpbusd; with operands in L1 a pass runs at ~83 cycles per block (~77% of the vpdpbusd peak: the
  *    multiply and fma compete with vpdpbusd for the same two pipes).
@@ -740,6 +750,25 @@ QA_TARGET static void qa_gemm(int fmt, size_t m, size_t n, size_t k, const void 
     const size_t tiles = (n + QTILE - 1) / QTILE, tile_bytes = QTILE * QREC * nb;
     const size_t span = nb == 0 ? tiles : QV_SPAN_BYTES / tile_bytes > 0 ? QV_SPAN_BYTES / tile_bytes : 1;
     float acc[QTILE * QROWS] __attribute__((aligned(32)));
+    if (tiles == 1 && nb > 0) {
+        /* GEMV: chunk-major like the AVX512-VNNI path (one ascending weight stream, the chunk's activation
+         * in L1); the partial sums of [m0, m1) wait in Y between chunks */
+        for (size_t ci = 0; ci < chunks; ci++) {
+            const size_t b0 = ci * QCHUNK;
+            for (size_t g = g0; g < g1; g++) {
+                const size_t r0 = g * QROWS > m0 ? g * QROWS : m0, r1 = qmin(m1, (g + 1) * QROWS);
+                for (size_t i = 0; i < n * QROWS; i++) acc[i] = 0.0f;
+                if (ci > 0)
+                    for (size_t t = 0; t < n; t++)
+                        for (size_t i = r0; i < r1; i++) acc[t * QROWS + (i - g * QROWS)] = y[t * ldy + i];
+                qa_group(fmt, w + pair_offset(G, nb, pair_bytes, g, b0 / 2), qmin(QCHUNK, nb - b0), a + b0 * n * QREC, n,
+                         acc);
+                for (size_t t = 0; t < n; t++)
+                    for (size_t i = r0; i < r1; i++) y[t * ldy + i] = acc[t * QROWS + (i - g * QROWS)];
+            }
+        }
+        return;
+    }
     for (size_t j0 = 0; j0 < tiles; j0 += span) {
         const size_t j1 = qmin(tiles, j0 + span);
         for (size_t g = g0; g < g1; g++)

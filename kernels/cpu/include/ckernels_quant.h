@@ -129,9 +129,10 @@ void ckernels_qact_unpack(size_t n, size_t k, const void *act, size_t t, ckernel
  * Y[t][i] (y[t * ldy + i]) for t < n and rows i in [m0, m1) (0 <= m0 <= m1 <= m), overwritten; other
  * rows of Y are not touched. act: the n tokens quantized with the same `format` (ckernels_qact_quantize).
  * The AVX paths read the repacked weights; the portable path reads the GGUF rows. Any n works: each pass
- * is one 16-row group x one activation tile (up to 8 tokens) over all of k; n <= 8 (GEMV) streams the row
- * groups of [m0, m1) once, front to back; larger n (GEMM) keeps ~320 KiB of activation tiles in L2 while
- * the row groups pass over them. m0 and m1 need not be multiples of 16, but splitting rows between
+ * is one 16-row group x one activation tile (up to 8 tokens) over one k chunk; n <= 8 (GEMV) streams the
+ * row groups of [m0, m1) once, chunk by chunk, keeping the partial sums of [m0, m1) in Y between chunks;
+ * larger n (GEMM) keeps ~320 KiB of activation tiles in L2 while the row groups pass over
+ * them. m0 and m1 need not be multiples of 16, but splitting rows between
  * threads on 16-row boundaries avoids computing a shared group twice.
  * Numerics: each dot is an exact int32; the scale product d_w * d_x of two fp16 values is exact in fp32;
  * each output is the fp32 fused multiply-add chain acc = fma(d_w * d_x, (float)dot, acc) over the blocks
