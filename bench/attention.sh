@@ -36,7 +36,9 @@ $bin run --suite standard --workload attention --backend swift-simd,openblas --t
 if [ "$ort" = 1 ]; then
     echo "== onnxruntime MultiHeadAttention fp32, h32 d128 q=kv=2048 non-causal (PyPI onnxruntime)"
     venv=.build/bench-venv
-    [ -x "$venv/bin/python" ] || { python3 -m venv "$venv" && "$venv/bin/pip" install -q onnxruntime onnx numpy; }
+    # the venv is shared with bench/llm.sh and bench/quant.sh: install what is missing, not only when it is new
+    [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+    "$venv/bin/python" -c 'import onnxruntime, onnx, numpy' 2>/dev/null || "$venv/bin/pip" install -q onnxruntime onnx numpy
     "$venv/bin/python" bench/attention_ort.py --threads $(echo "$threads" | tr ',' ' ')
 fi
 

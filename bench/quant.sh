@@ -74,7 +74,9 @@ echo "accelbench CSV: $csv"
 if [ "$ort" = 1 ]; then
     echo "== onnxruntime MatMulNBits / MatMulInteger / DynamicQuantizeMatMul (PyPI onnxruntime)"
     venv=.build/bench-venv
-    [ -x "$venv/bin/python" ] || { python3 -m venv "$venv" && "$venv/bin/pip" install -q onnxruntime onnx numpy; }
+    # the venv is shared with bench/llm.sh and bench/attention.sh: install what is missing, not only when it is new
+    [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+    "$venv/bin/python" -c 'import onnxruntime, onnx, numpy' 2>/dev/null || "$venv/bin/pip" install -q onnxruntime onnx numpy
     "$venv/bin/python" bench/quant_ort.py --threads $(echo "$threads" | tr ',' ' ') \
         --accelbench-csv "$csv" --csv "results/quant-ort-$stamp.csv"
 fi
