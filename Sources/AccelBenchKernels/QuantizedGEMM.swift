@@ -269,20 +269,21 @@ public final class QuantizedGEMMPlan: @unchecked Sendable {
         for a in activations { a.deallocate() }
     }
 
-    /// The ISA path and schedule, e.g. "q4_0 avx512vnni: repacked 16-row groups x 4 k (vpdpbusd + gfni),
-    /// GEMV 1 token(s) per pass, 2 thread(s)".
+    /// The ISA path and schedule, e.g. "q4_0 avx512vnni: repacked 16-row groups x 4 k, k chunks of 1024
+    /// (vpdpbusd + gfni), GEMV 1 token(s) per pass, 2 thread(s)".
     public var kernelPath: String {
         let format = weights.format.rawValue
         let schedule = n <= QuantizedGEMMPlan.gemvTokens
             ? "GEMV \(n) token(s) per pass"
             : "GEMM 16 rows x \(CKERNELS_QACT_TILE) tokens per pass"
         let threads = "\(pool.threadCount) thread(s)"
+        let layout = "repacked 16-row groups x 4 k, k chunks of \(Int(CKERNELS_QREPACK_CHUNK_BLOCKS) * Int(CKERNELS_QK))"
         switch path {
         case .avx512vnni:
             let gfni = weights.format == .q4_0 && n <= 2 && ckernels_q4_0_avx512vnni_uses_gfni() != 0 ? " + gfni" : ""
-            return "\(format) avx512vnni: repacked 16-row groups x 4 k (vpdpbusd\(gfni)), \(schedule), \(threads)"
+            return "\(format) avx512vnni: \(layout) (vpdpbusd\(gfni)), \(schedule), \(threads)"
         case .avx2:
-            return "\(format) avx2: repacked 16-row groups x 4 k (vpmaddubsw/vpmaddwd), \(schedule), \(threads)"
+            return "\(format) avx2: \(layout) (vpmaddubsw/vpmaddwd), \(schedule), \(threads)"
         case .portable:
             return "\(format) portable: GGUF rows (scalar int32 dots), \(threads)"
         }
