@@ -126,6 +126,29 @@ import Testing
         }
     }
 
+    /// The packed layout's k chunks, as ckernels_w8a8.h documents them: 20 rows (two groups, the second
+    /// padded) x 2052 k are chunks of 1024, 1024 and 4; chunk c holds group 0's segment, then group 1's;
+    /// byte e of lane r of vector s is qw + 128.
+    @Test func packedBytesSitWhereTheLayoutSays() throws {
+        let (rows, k, groups, chunk) = (20, 2052, 2, Int(CKERNELS_W8A8_CHUNK))
+        let w = W8A8Tests.matrix(rows: rows, columns: k, seed: 0xC5, extreme: false)
+        let m = w.withUnsafeBufferPointer { W8A8Matrix(rows: rows, columns: k, quantizing: $0.baseAddress!) }
+        let packed = try #require(m.packed)
+        var wrong = 0
+        for row in 0..<(16 * groups) {
+            for j in 0..<k {
+                let (g, r, c) = (row / 16, row % 16, j / chunk)
+                let kc = min(chunk, k - c * chunk), local = j - c * chunk
+                let offset = c * groups * 16 * chunk + g * 16 * kc + (local / 4) * 64 + r * 4 + local % 4
+                let expected = row < rows ? UInt8(bitPattern: m.values[row * k + j]) ^ 0x80 : 0x80
+                if packed.load(fromByteOffset: offset, as: UInt8.self) != expected { wrong += 1 }
+            }
+        }
+        #expect(wrong == 0, "\(wrong) of \(16 * groups * k) packed bytes are not where the layout puts them")
+        let scales = packed.advanced(by: groups * 16 * k).assumingMemoryBound(to: Float.self)
+        #expect((0..<rows).allSatisfy { scales[$0] == m.scales[$0] } && (rows..<32).allSatisfy { scales[$0] == 0 })
+    }
+
     // MARK: - Exactness
 
     /// Ragged M / N / K (K a multiple of 4), several thread counts: every path gives the reference's bits.
@@ -134,6 +157,8 @@ import Testing
         let shapes: [(m: Int, n: Int, k: Int)] = [
             (1, 1, 4), (15, 3, 12), (17, 8, 68), (33, 9, 260), (100, 33, 132), (64, 1, 4096), (48, 6, 36),
             (70, 7, 20), (31, 12, 44), (65, 13, 16), (129, 25, 100),
+            // k chunks of the packed layout (1024): two full and a ragged one, GEMV and GEMM
+            (35, 1, 2052), (21, 4, 1028), (18, 13, 2060),
         ]
         for (si, s) in shapes.enumerated() {
             for extreme in [false, true] {

@@ -108,6 +108,16 @@ int ckernels_w8a8_path_supported(int path) {
 
 static size_t groups_of(size_t m) { return (m + WROWS - 1) / WROWS; }
 
+/* k chunks (ckernels_w8a8.h): chunk c holds k [WCHUNK * c, WCHUNK * (c + 1)) of every group, group after
+ * group; the last chunk may be shorter. */
+#define WCHUNK CKERNELS_W8A8_CHUNK
+static inline size_t chunks_of(size_t k) { return (k + WCHUNK - 1) / WCHUNK; }
+static inline size_t chunk_k(size_t k, size_t c) { return wmin(WCHUNK, k - c * WCHUNK); }
+/* Byte offset of group g's segment (16 rows x chunk_k bytes) in chunk c, in a matrix of ng groups. */
+static inline size_t seg_offset(size_t ng, size_t k, size_t g, size_t c) {
+    return c * ng * WROWS * WCHUNK + g * WROWS * chunk_k(k, c);
+}
+
 size_t ckernels_w8a8_packed_bytes(size_t m, size_t k) {
     const size_t g = groups_of(m);
     return g * WROWS * k + g * WROWS * sizeof(float);
@@ -118,13 +128,17 @@ void ckernels_w8a8_pack(size_t m, size_t k, const int8_t *qw, const float *sw, v
     uint8_t *d = (uint8_t *)dst;
     float *scale = (float *)(d + ng * WROWS * k);
     for (size_t g = 0; g < ng; g++) {
-        uint8_t *gd = d + g * WROWS * k;
-        for (size_t s = 0; s < k / 4; s++)
-            for (size_t r = 0; r < WROWS; r++) {
-                const size_t row = g * WROWS + r;
-                for (size_t e = 0; e < 4; e++)
-                    gd[s * 64 + r * 4 + e] = row < m ? (uint8_t)((uint8_t)qw[row * k + 4 * s + e] ^ 0x80u) : 0x80u;
-            }
+        for (size_t c = 0; c < chunks_of(k); c++) {
+            uint8_t *gd = d + seg_offset(ng, k, g, c);
+            const size_t k0 = c * WCHUNK;
+            for (size_t s = 0; s < chunk_k(k, c) / 4; s++)
+                for (size_t r = 0; r < WROWS; r++) {
+                    const size_t row = g * WROWS + r;
+                    for (size_t e = 0; e < 4; e++)
+                        gd[s * 64 + r * 4 + e] =
+                            row < m ? (uint8_t)((uint8_t)qw[row * k + k0 + 4 * s + e] ^ 0x80u) : 0x80u;
+                }
+        }
         for (size_t r = 0; r < WROWS; r++) {
             const size_t row = g * WROWS + r;
             scale[g * WROWS + r] = row < m ? sw[row] : 0.0f;
@@ -266,27 +280,34 @@ static V5_TARGET void act_quantize_avx512(size_t n0, size_t n1, size_t n, size_t
     }
 }
 
-/* One pass: R row groups (weights wg, group stride gstride bytes) x C tokens (tile a, step stride 4C) over
- * all `steps` = k/4, then the epilogue for rows [row0, row0 + 16R) masked to [lo, hi). */
-static inline __attribute__((always_inline)) V5_TARGET void v5_pass(const int R, const int C, const uint8_t *wg,
-                                                                    size_t gstride, const float *swg,
-                                                                    const int8_t *a, const float *sx,
-                                                                    const int32_t *corr, size_t steps, float *y,
-                                                                    size_t ldy, size_t row0, size_t lo, size_t hi) {
+/* One pass: R row groups (g .. g + R - 1 of the ng groups of the packed matrix w) x C tokens (tile a, step
+ * stride 4C) over all of k, chunk by chunk (in a chunk the R groups' segments are adjacent), then the
+ * epilogue for rows [row0, row0 + 16R) masked to [lo, hi). */
+static inline __attribute__((always_inline)) V5_TARGET void v5_pass(const int R, const int C, const uint8_t *w,
+                                                                    size_t ng, size_t k, size_t g,
+                                                                    const float *swg, const int8_t *a,
+                                                                    const float *sx, const int32_t *corr,
+                                                                    float *y, size_t ldy, size_t row0, size_t lo,
+                                                                    size_t hi) {
     __m512i acc[4][12];
     for (int t = 0; t < C; t++) {
         const __m512i c0 = _mm512_set1_epi32(corr[t]);
         for (int r = 0; r < R; r++) acc[r][t] = c0;
     }
-    for (size_t s = 0; s < steps; s++) {
-        __m512i w[4];
-        for (int r = 0; r < R; r++) w[r] = _mm512_load_si512((const void *)(wg + r * gstride + s * 64));
-        const int8_t *as = a + s * 4 * C;
-        for (int t = 0; t < C; t++) {
-            int32_t b;
-            memcpy(&b, as + 4 * t, 4);
-            const __m512i bv = _mm512_set1_epi32(b);
-            for (int r = 0; r < R; r++) acc[r][t] = _mm512_dpbusd_epi32(acc[r][t], w[r], bv);
+    for (size_t c = 0; c < chunks_of(k); c++) {
+        const uint8_t *wg = w + seg_offset(ng, k, g, c);
+        const size_t gstride = WROWS * chunk_k(k, c), steps = chunk_k(k, c) / 4;
+        const int8_t *ac = a + c * WCHUNK * C;
+        for (size_t s = 0; s < steps; s++) {
+            __m512i wv[4];
+            for (int r = 0; r < R; r++) wv[r] = _mm512_load_si512((const void *)(wg + r * gstride + s * 64));
+            const int8_t *as = ac + s * 4 * C;
+            for (int t = 0; t < C; t++) {
+                int32_t b;
+                memcpy(&b, as + 4 * t, 4);
+                const __m512i bv = _mm512_set1_epi32(b);
+                for (int r = 0; r < R; r++) acc[r][t] = _mm512_dpbusd_epi32(acc[r][t], wv[r], bv);
+            }
         }
     }
     for (int r = 0; r < R; r++) {
@@ -304,53 +325,118 @@ static inline __attribute__((always_inline)) V5_TARGET void v5_pass(const int R,
     }
 }
 
-#define V5_ARGS                                                                                             \
-    const uint8_t *wg, size_t gstride, const float *swg, const int8_t *a, const float *sx, const int32_t *corr, \
-        size_t steps, float *y, size_t ldy, size_t row0, size_t lo, size_t hi
+#define V5_ARGS                                                                                           \
+    const uint8_t *w, size_t ng, size_t k, size_t g, const float *swg, const int8_t *a, const float *sx,  \
+        const int32_t *corr, float *y, size_t ldy, size_t row0, size_t lo, size_t hi
 typedef void (*v5_pass_fn)(V5_ARGS);
 #define V5_DEF(R, C)                                                                                   \
     static V5_TARGET void v5_pass_##R##_##C(V5_ARGS) {                                                 \
-        v5_pass(R, C, wg, gstride, swg, a, sx, corr, steps, y, ldy, row0, lo, hi);                     \
+        v5_pass(R, C, w, ng, k, g, swg, a, sx, corr, y, ldy, row0, lo, hi);                             \
     }
 #define V5_DEF_R(R)                                                                                    \
     V5_DEF(R, 1) V5_DEF(R, 2) V5_DEF(R, 3) V5_DEF(R, 4) V5_DEF(R, 5) V5_DEF(R, 6) V5_DEF(R, 7)        \
         V5_DEF(R, 8) V5_DEF(R, 9) V5_DEF(R, 10) V5_DEF(R, 11) V5_DEF(R, 12)
 V5_DEF_R(1)
 V5_DEF_R(2)
-V5_DEF(4, 1) V5_DEF(4, 2) V5_DEF(4, 3) V5_DEF(4, 4) V5_DEF(4, 5) V5_DEF(4, 6)
 #define V5_ROW(R)                                                                                      \
     {v5_pass_##R##_1, v5_pass_##R##_2, v5_pass_##R##_3, v5_pass_##R##_4, v5_pass_##R##_5,              \
      v5_pass_##R##_6, v5_pass_##R##_7, v5_pass_##R##_8, v5_pass_##R##_9, v5_pass_##R##_10,             \
      v5_pass_##R##_11, v5_pass_##R##_12}
 static const v5_pass_fn v5_table1[12] = V5_ROW(1);
 static const v5_pass_fn v5_table2[12] = V5_ROW(2);
-static const v5_pass_fn v5_table4[6] = {v5_pass_4_1, v5_pass_4_2, v5_pass_4_3, v5_pass_4_4, v5_pass_4_5, v5_pass_4_6};
+
+/* GEMV (C <= WGEMV tokens): one group's segment in one chunk x the C tokens, with U independent int32
+ * chains per token over alternating steps (one chain would wait on vpdpbusd's latency every 64 bytes;
+ * int32 sums are exact in any order). The partial sums of rows [lo, hi) wait in Y, as int32 bits,
+ * between chunks; the first chunk starts them at corr, the last converts and scales them. */
+#define WGEMV 6
+static inline __attribute__((always_inline)) V5_TARGET void v5_gemv_seg(const int C, const uint8_t *wg,
+                                                                        size_t steps, const int8_t *a,
+                                                                        const float *swg, const float *sx,
+                                                                        const int32_t *corr, float *y,
+                                                                        size_t ldy, size_t row0, size_t lo,
+                                                                        size_t hi, int first, int last) {
+    const int U = C <= 2 ? 4 : 2; /* chains per token: at most 12 accumulators */
+    const size_t f = row0 < lo ? lo - row0 : 0, l = wmin(16, hi - row0);
+    const __mmask16 mk = (__mmask16)(((1u << l) - 1) & ~((1u << f) - 1));
+    __m512i acc[WGEMV][4];
+    for (int t = 0; t < C; t++) {
+        acc[t][0] = first ? _mm512_set1_epi32(corr[t]) : _mm512_maskz_loadu_epi32(mk, y + t * ldy + row0);
+        for (int u = 1; u < U; u++) acc[t][u] = _mm512_setzero_si512();
+    }
+    size_t s = 0;
+    for (; s + U <= steps; s += U)
+        for (int u = 0; u < U; u++) {
+            const __m512i wv = _mm512_load_si512((const void *)(wg + (s + u) * 64));
+            for (int t = 0; t < C; t++) {
+                int32_t b;
+                memcpy(&b, a + (s + u) * 4 * C + 4 * t, 4);
+                acc[t][u] = _mm512_dpbusd_epi32(acc[t][u], wv, _mm512_set1_epi32(b));
+            }
+        }
+    for (; s < steps; s++) {
+        const __m512i wv = _mm512_load_si512((const void *)(wg + s * 64));
+        for (int t = 0; t < C; t++) {
+            int32_t b;
+            memcpy(&b, a + s * 4 * C + 4 * t, 4);
+            acc[t][0] = _mm512_dpbusd_epi32(acc[t][0], wv, _mm512_set1_epi32(b));
+        }
+    }
+    const __m512 swv = _mm512_loadu_ps(swg);
+    for (int t = 0; t < C; t++) {
+        __m512i sum = acc[t][0];
+        for (int u = 1; u < U; u++) sum = _mm512_add_epi32(sum, acc[t][u]);
+        if (last) {
+            const __m512 sc = _mm512_mul_ps(_mm512_set1_ps(sx[t]), swv);
+            _mm512_mask_storeu_ps(y + t * ldy + row0, mk, _mm512_mul_ps(sc, _mm512_cvtepi32_ps(sum)));
+        } else {
+            _mm512_mask_storeu_epi32(y + t * ldy + row0, mk, sum);
+        }
+    }
+}
+
+#define V5G_ARGS                                                                                          \
+    const uint8_t *wg, size_t steps, const int8_t *a, const float *swg, const float *sx, const int32_t *corr, \
+        float *y, size_t ldy, size_t row0, size_t lo, size_t hi, int first, int last
+typedef void (*v5_gemv_fn)(V5G_ARGS);
+#define V5G_DEF(C)                                                                                    \
+    static V5_TARGET void v5_gemv_##C(V5G_ARGS) {                                                     \
+        v5_gemv_seg(C, wg, steps, a, swg, sx, corr, y, ldy, row0, lo, hi, first, last);               \
+    }
+V5G_DEF(1) V5G_DEF(2) V5G_DEF(3) V5G_DEF(4) V5G_DEF(5) V5G_DEF(6)
+static const v5_gemv_fn v5_gemv_table[WGEMV] = {v5_gemv_1, v5_gemv_2, v5_gemv_3, v5_gemv_4, v5_gemv_5, v5_gemv_6};
 
 static V5_TARGET void gemm_avx512vnni(size_t m, size_t n, size_t k, const void *w_packed, const void *act, float *y,
                                       size_t ldy, size_t m0, size_t m1) {
     if (m0 >= m1 || n == 0) return;
-    const size_t ng = groups_of(m), gstride = WROWS * k, steps = k / 4;
+    const size_t ng = groups_of(m);
     const uint8_t *w = (const uint8_t *)w_packed;
-    const float *sw = (const float *)(w + ng * gstride);
+    const float *sw = (const float *)(w + ng * WROWS * k);
     const float *sx = act_scales(n, k, act);
     const int32_t *corr = act_corr(n, k, act);
     const size_t g0 = m0 / WROWS, g1 = (m1 + WROWS - 1) / WROWS;
+    if (n <= WGEMV) {
+        /* GEMV: chunk by chunk, the slice's groups in order: one ascending weight stream, while the chunk's
+         * activation (n x 1 KiB) stays in L1 */
+        const v5_gemv_fn fn = v5_gemv_table[n - 1];
+        const int8_t *a = (const int8_t *)act;
+        const size_t chunks = k > 0 ? chunks_of(k) : 1; /* k = 0: one empty chunk, Y = 0 */
+        for (size_t c = 0; c < chunks; c++)
+            for (size_t g = g0; g < g1; g++)
+                fn(w + seg_offset(ng, k, g, c), chunk_k(k, c) / 4, a + c * WCHUNK * n, sw + g * WROWS, sx, corr, y,
+                   ldy, g * WROWS, m0, m1, c == 0, c + 1 == chunks);
+        return;
+    }
     const size_t tiles = (n + WTILE - 1) / WTILE;
-    {
-        /* every tile is full except possibly the last, so the first tile's c bounds them all */
-        const size_t j0 = 0, j1 = tiles, cmax = wmin(WTILE, n);
-        for (size_t g = g0; g < g1;) {
-            const size_t left = g1 - g;
-            const size_t R = cmax <= 6 && left >= 4 ? 4 : left >= 2 ? 2 : 1;
-            for (size_t j = j0; j < j1; j++) {
-                const size_t t0 = j * WTILE, c = wmin(WTILE, n - t0);
-                const int8_t *a = (const int8_t *)act + t0 * k;
-                const v5_pass_fn fn = R == 4 ? v5_table4[c - 1] : R == 2 ? v5_table2[c - 1] : v5_table1[c - 1];
-                fn(w + g * gstride, gstride, sw + g * WROWS, a, sx + t0, corr + t0, steps, y + t0 * ldy, ldy,
-                   g * WROWS, m0, m1);
-            }
-            g += R;
+    for (size_t g = g0; g < g1;) {
+        const size_t R = g1 - g >= 2 ? 2 : 1;
+        for (size_t j = 0; j < tiles; j++) {
+            const size_t t0 = j * WTILE, c = wmin(WTILE, n - t0);
+            const int8_t *a = (const int8_t *)act + t0 * k;
+            const v5_pass_fn fn = R == 2 ? v5_table2[c - 1] : v5_table1[c - 1];
+            fn(w, ng, k, g, sw + g * WROWS, a, sx + t0, corr + t0, y + t0 * ldy, ldy, g * WROWS, m0, m1);
         }
+        g += R;
     }
 }
 
@@ -366,27 +452,31 @@ void ckernels_w8a8_gemm_avx512vnni(size_t m, size_t n, size_t k, const void *w_p
 /* One group (16 rows = 2 ymm halves) x C <= 4 tokens. vpmaddubsw must not saturate: its u8 operand is
  * |qw| (<= 127) and its s8 operand qx * sign(qw) (|.| <= 127), so a pair sums to at most 2 * 127 * 127 =
  * 32258 < 32767; vpmaddwd against ones widens to int32. That is the signed dot directly (no corr). */
-static inline __attribute__((always_inline)) A2_TARGET void a2_pass(const int C, const uint8_t *wg,
-                                                                    const float *swg, const int8_t *a,
-                                                                    size_t astride, const float *sx, size_t steps,
-                                                                    float *y, size_t ldy, size_t row0, size_t lo,
-                                                                    size_t hi) {
+static inline __attribute__((always_inline)) A2_TARGET void a2_pass(const int C, const uint8_t *w, size_t ng,
+                                                                    size_t k, size_t g, const float *swg,
+                                                                    const int8_t *a, size_t astride,
+                                                                    const float *sx, float *y, size_t ldy,
+                                                                    size_t row0, size_t lo, size_t hi) {
     __m256i acc[2][4];
     for (int t = 0; t < C; t++) acc[0][t] = acc[1][t] = _mm256_setzero_si256();
     const __m256i flip = _mm256_set1_epi8((char)0x80), ones = _mm256_set1_epi16(1);
-    for (size_t s = 0; s < steps; s++) {
-        const __m256i w0 = _mm256_xor_si256(_mm256_load_si256((const __m256i *)(wg + s * 64)), flip);
-        const __m256i w1 = _mm256_xor_si256(_mm256_load_si256((const __m256i *)(wg + s * 64 + 32)), flip);
-        const __m256i aw0 = _mm256_abs_epi8(w0), aw1 = _mm256_abs_epi8(w1);
-        const int8_t *as = a + s * astride;
-        for (int t = 0; t < C; t++) {
-            int32_t b;
-            memcpy(&b, as + 4 * t, 4);
-            const __m256i bv = _mm256_set1_epi32(b);
-            const __m256i p0 = _mm256_maddubs_epi16(aw0, _mm256_sign_epi8(bv, w0));
-            const __m256i p1 = _mm256_maddubs_epi16(aw1, _mm256_sign_epi8(bv, w1));
-            acc[0][t] = _mm256_add_epi32(acc[0][t], _mm256_madd_epi16(p0, ones));
-            acc[1][t] = _mm256_add_epi32(acc[1][t], _mm256_madd_epi16(p1, ones));
+    for (size_t c = 0; c < chunks_of(k); c++) {
+        const uint8_t *wg = w + seg_offset(ng, k, g, c);
+        const int8_t *ac = a + c * (WCHUNK / 4) * astride;
+        for (size_t s = 0; s < chunk_k(k, c) / 4; s++) {
+            const __m256i w0 = _mm256_xor_si256(_mm256_load_si256((const __m256i *)(wg + s * 64)), flip);
+            const __m256i w1 = _mm256_xor_si256(_mm256_load_si256((const __m256i *)(wg + s * 64 + 32)), flip);
+            const __m256i aw0 = _mm256_abs_epi8(w0), aw1 = _mm256_abs_epi8(w1);
+            const int8_t *as = ac + s * astride;
+            for (int t = 0; t < C; t++) {
+                int32_t b;
+                memcpy(&b, as + 4 * t, 4);
+                const __m256i bv = _mm256_set1_epi32(b);
+                const __m256i p0 = _mm256_maddubs_epi16(aw0, _mm256_sign_epi8(bv, w0));
+                const __m256i p1 = _mm256_maddubs_epi16(aw1, _mm256_sign_epi8(bv, w1));
+                acc[0][t] = _mm256_add_epi32(acc[0][t], _mm256_madd_epi16(p0, ones));
+                acc[1][t] = _mm256_add_epi32(acc[1][t], _mm256_madd_epi16(p1, ones));
+            }
         }
     }
     const int full = row0 >= lo && row0 + 16 <= hi;
@@ -411,12 +501,12 @@ static inline __attribute__((always_inline)) A2_TARGET void a2_pass(const int C,
 }
 
 #define A2_ARGS                                                                                          \
-    const uint8_t *wg, const float *swg, const int8_t *a, size_t astride, const float *sx, size_t steps, \
-        float *y, size_t ldy, size_t row0, size_t lo, size_t hi
+    const uint8_t *w, size_t ng, size_t k, size_t g, const float *swg, const int8_t *a, size_t astride,   \
+        const float *sx, float *y, size_t ldy, size_t row0, size_t lo, size_t hi
 typedef void (*a2_pass_fn)(A2_ARGS);
 #define A2_DEF(C)                                                                    \
     static A2_TARGET void a2_pass_##C(A2_ARGS) {                                     \
-        a2_pass(C, wg, swg, a, astride, sx, steps, y, ldy, row0, lo, hi);            \
+        a2_pass(C, w, ng, k, g, swg, a, astride, sx, y, ldy, row0, lo, hi);          \
     }
 A2_DEF(1) A2_DEF(2) A2_DEF(3) A2_DEF(4)
 static const a2_pass_fn a2_table[4] = {a2_pass_1, a2_pass_2, a2_pass_3, a2_pass_4};
@@ -424,9 +514,9 @@ static const a2_pass_fn a2_table[4] = {a2_pass_1, a2_pass_2, a2_pass_3, a2_pass_
 void ckernels_w8a8_gemm_avx2(size_t m, size_t n, size_t k, const void *w_packed, const void *act, float *y,
                              size_t ldy, size_t m0, size_t m1) {
     if (m0 >= m1 || n == 0) return;
-    const size_t ng = groups_of(m), gstride = WROWS * k, steps = k / 4;
+    const size_t ng = groups_of(m);
     const uint8_t *w = (const uint8_t *)w_packed;
-    const float *sw = (const float *)(w + ng * gstride);
+    const float *sw = (const float *)(w + ng * WROWS * k);
     const float *sx = act_scales(n, k, act);
     const size_t g0 = m0 / WROWS, g1 = (m1 + WROWS - 1) / WROWS;
     const size_t tiles = (n + WTILE - 1) / WTILE;
@@ -436,8 +526,8 @@ void ckernels_w8a8_gemm_avx2(size_t m, size_t n, size_t k, const void *w_packed,
             const int8_t *a = (const int8_t *)act + t0 * k;
             for (size_t p = 0; p < c; p += 4) {
                 const size_t cc = wmin(4, c - p);
-                a2_table[cc - 1](w + g * gstride, sw + g * WROWS, a + 4 * p, 4 * c, sx + t0 + p, steps,
-                                 y + (t0 + p) * ldy, ldy, g * WROWS, m0, m1);
+                a2_table[cc - 1](w, ng, k, g, sw + g * WROWS, a + 4 * p, 4 * c, sx + t0 + p, y + (t0 + p) * ldy, ldy,
+                                 g * WROWS, m0, m1);
             }
         }
 }

@@ -48,11 +48,16 @@ int ckernels_w8a8_path_supported(int path);
 
 /* ---- Packed weights (the AVX2 and AVX512VNNI paths) ----
  * Rows in groups of CKERNELS_W8A8_ROWS = 16 (the last group padded with zero rows, scale 0); G groups.
- * Group g occupies bytes [g * 16 * k, (g + 1) * 16 * k): k / 4 vectors of 64 bytes, vector s has in
- * 32-bit lane r the bytes qw[16g + r][4s .. 4s + 3] XOR 0x80 (i.e. qw + 128, unsigned: the operand
- * vpdpbusd multiplies as u8). After the G groups: float scale[16 G] (s_w, 0 for padding rows).
- * dst must be 64-byte aligned; every vector is then 64-byte aligned. */
+ * k is split into chunks of CKERNELS_W8A8_CHUNK = 1024 (the last may be shorter, kc bytes). Chunk c
+ * (k [1024c, 1024c + kc)) starts at byte c * G * 16 * 1024 and holds one segment of 16 * kc bytes per
+ * group, group after group: kc / 4 vectors of 64 bytes, vector s of group g's segment has in 32-bit
+ * lane r the bytes qw[16g + r][1024c + 4s .. 1024c + 4s + 3] XOR 0x80 (i.e. qw + 128, unsigned: the
+ * operand vpdpbusd multiplies as u8). So a GEMV walking the chunks reads its weights as one ascending
+ * stream while the chunk's activation stays in L1. After the G * 16 * k weight bytes: float
+ * scale[16 G] (s_w, 0 for padding rows). dst must be 64-byte aligned; every vector is then 64-byte
+ * aligned. */
 #define CKERNELS_W8A8_ROWS 16
+#define CKERNELS_W8A8_CHUNK 1024
 size_t ckernels_w8a8_packed_bytes(size_t m, size_t k);
 void ckernels_w8a8_pack(size_t m, size_t k, const int8_t *qw, const float *sw, void *dst);
 
