@@ -170,12 +170,13 @@ public final class W8A8GEMMPlan: @unchecked Sendable {
     /// rows x 12 tokens, 2 thread(s)".
     public var kernelPath: String {
         let threads = "\(pool.threadCount) thread(s)"
+        let layout = "packed 16-row groups x 4 k, k chunks of \(Int(CKERNELS_W8A8_CHUNK))"
         switch path {
         case .avx512vnni:
-            let tile = min(n, W8A8GEMMPlan.gemvTokens) <= 6 ? "64 rows x \(max(1, min(n, 6))) token(s)" : "32 rows x 12 tokens"
-            return "w8a8 avx512vnni: packed 16-row groups x 4 k (vpdpbusd), tile \(tile), \(threads)"
+            let tile = n <= 6 ? "GEMV 16 rows x \(max(1, n)) token(s) per chunk" : "tile 32 rows x 12 tokens"
+            return "w8a8 avx512vnni: \(layout) (vpdpbusd), \(tile), \(threads)"
         case .avx2:
-            return "w8a8 avx2: packed 16-row groups x 4 k (vpsignb/vpmaddubsw/vpmaddwd), tile 16 rows x 4 tokens, \(threads)"
+            return "w8a8 avx2: \(layout) (vpsignb/vpmaddubsw/vpmaddwd), tile 16 rows x 4 tokens, \(threads)"
         case .portable:
             return "w8a8 portable: int8 rows (scalar int32 dots), \(threads)"
         }

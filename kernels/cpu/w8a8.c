@@ -14,23 +14,28 @@
  *    straight from memory (no shuffle, no extra instruction). The +128 offset contributes 128 * sum_k qx[t]
  *    to every lane; the quantizer stores corr[t] = -128 * sum_k qx[t] and the accumulators start from it,
  *    so the loop needs no correction at all.
- *  - Register tile: R row groups (16 rows each) x c tokens of int32 accumulators, R * c <= 24 of the 32
- *    zmm: per 4 k, R weight loads and c broadcast-loads feed R * c vpdpbusd. GEMM: R = 2, c = 12
- *    (24 accumulators, 176 bytes read per 24 vpdpbusd). GEMV (c <= 6): R = 4.
- *  - Loop nest (per thread, rows [m0, m1)):
+ *  - Weights are packed in k chunks of 1024 (ckernels_w8a8.h): chunk c holds every group's 16 x 1024
+ *    bytes, group after group.
+ *  - GEMM (n > 6): register tile of R = 2 row groups (16 rows each) x c <= 12 tokens of int32
+ *    accumulators (24 of the 32 zmm): per 4 k, R weight loads and c broadcast-loads feed R * c
+ *    vpdpbusd (176 bytes read per 24 vpdpbusd). Loop nest (per thread, rows [m0, m1)):
  *      for each panel of R row groups (R * 16 * k bytes of weights: 128 KiB for k = 4096, stays in L2)
- *        for each activation tile: one pass over all of k, then the epilogue
+ *        for each activation tile: one pass over all of k (chunk after chunk), then the epilogue
  *    The weights are read from memory once; the activations (n * k bytes) are re-read once per panel,
  *    from L2 or L3. Measured (4096 x 512 x 4096, 1 thread): this beat splitting the tiles into L2-sized
  *    chunks (re-reading the weights per chunk) by ~7% (440 vs 395-422 GOPS).
- *    GEMV (n = 1): R = 4 groups, one sweep of the weights (16 MiB for 4096 x 4096); R = 4 measured
- *    ahead of R = 2 and R = 1 (~280 vs ~290-400 and ~335 us, noisy machine).
+ *  - GEMV (n <= 6): chunk by chunk, the slice's groups in order, so the weights are one ascending stream
+ *    and the chunk's activation (n KiB) stays in L1; per group and chunk, 2-4 independent int32 chains
+ *    per token, whose partial sums wait in Y (as int32 bits) until the last chunk. Measured from DRAM
+ *    (4096 x 4096 and the 14336 shapes, alternating with a plain read of the same bytes): 100-104% of
+ *    the read at 1 thread and ~100% at 2, where the former schedule (4 row groups at once over all of
+ *    k: 4 streams, the activation refetched per panel) gave 84-89% at 1 thread.
  *    Epilogue per accumulator: vcvtdq2ps, (s_x * s_w) (a vmulps), times the converted dot, masked store.
  *
  * Measured (Zen 4 at ~3.63 GHz, 2 vCPU shared with other builds, best of N; quantization of X included):
  *   4096 x 512 x 4096: 1 thread 405-440 GOPS (vpdpbusd zmm peak ~455), ~40 ms; 2 threads (W8A8GEMMPlan)
  *   796-818 GOPS, ~21 ms. AVX2 path, 1 thread: ~125 GOPS.
- *   4096 x 1 x 4096 (16 MiB of weights, hot in L3): 1 thread ~250-295 us, 2 threads ~145-175 us.
+ *   4096 x 1 x 4096 (16 MiB of weights, hot in L3): 1 thread ~240-300 us, 2 threads ~100-175 us.
  */
 #include "ckernels.h"
 #include "ckernels_w8a8.h"
