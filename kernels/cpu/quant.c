@@ -289,6 +289,14 @@ static inline size_t pair_offset(size_t G, size_t nb, size_t pair_bytes, size_t 
     return ((c * G * QCHUNK_PAIRS) + g * chunk_pairs + within) * pair_bytes;
 }
 
+/* Group g's segment in k chunk ci: its first byte, and in *blocks its block count (QCHUNK, or fewer in the
+ * last chunk). */
+static inline const uint8_t *chunk_segment(const uint8_t *w, size_t G, size_t nb, size_t pair_bytes, size_t g,
+                                           size_t ci, size_t *blocks) {
+    *blocks = qmin(QCHUNK, nb - ci * QCHUNK);
+    return w + pair_offset(G, nb, pair_bytes, g, ci * QCHUNK_PAIRS);
+}
+
 size_t ckernels_q8_0_repacked_bytes(size_t m, size_t k) { return groups_of(m) * q8_group_bytes(k); }
 size_t ckernels_q4_0_repacked_bytes(size_t m, size_t k) { return groups_of(m) * q4_group_bytes(k); }
 
@@ -628,12 +636,12 @@ QV_TARGET static void qv_gemm(int variant, size_t m, size_t n, size_t k, const v
          * segments of a chunk are adjacent), while the chunk's activation records (c * 40 bytes x 32
          * blocks) stay in L1 */
         const qv_pass_fn pass = qv_lookup(variant, n);
-        for (size_t ci = 0; ci < chunks; ci++) {
-            const size_t b0 = ci * QCHUNK, cb = qmin(QCHUNK, nb - b0);
-            for (size_t g = g0; g < g1; g++)
-                pass(w + pair_offset(G, nb, pair_bytes, g, b0 / 2), cb, a + b0 * n * QREC, y, ldy, g * QROWS, m0, m1,
-                     ci == 0);
-        }
+        for (size_t ci = 0; ci < chunks; ci++)
+            for (size_t g = g0; g < g1; g++) {
+                size_t cb;
+                const uint8_t *seg = chunk_segment(w, G, nb, pair_bytes, g, ci, &cb);
+                pass(seg, cb, a + ci * QCHUNK * n * QREC, y, ldy, g * QROWS, m0, m1, ci == 0);
+            }
         return;
     }
     const size_t span = QV_SPAN_BYTES / tile_bytes > 0 ? QV_SPAN_BYTES / tile_bytes : 1;
@@ -644,9 +652,10 @@ QV_TARGET static void qv_gemm(int variant, size_t m, size_t n, size_t k, const v
                 const size_t c = qmin(QTILE, n - j * QTILE);
                 const qv_pass_fn pass = qv_lookup(variant, c);
                 for (size_t ci = 0; ci < chunks; ci++) {
-                    const size_t b0 = ci * QCHUNK, cb = qmin(QCHUNK, nb - b0);
-                    pass(w + pair_offset(G, nb, pair_bytes, g, b0 / 2), cb, a + j * tile_bytes + b0 * c * QREC,
-                         y + j * QTILE * ldy, ldy, g * QROWS, m0, m1, ci == 0);
+                    size_t cb;
+                    const uint8_t *seg = chunk_segment(w, G, nb, pair_bytes, g, ci, &cb);
+                    pass(seg, cb, a + j * tile_bytes + ci * QCHUNK * c * QREC, y + j * QTILE * ldy, ldy, g * QROWS, m0,
+                         m1, ci == 0);
                 }
             }
     }
@@ -754,15 +763,15 @@ QA_TARGET static void qa_gemm(int fmt, size_t m, size_t n, size_t k, const void 
         /* GEMV: chunk-major like the AVX512-VNNI path (one ascending weight stream, the chunk's activation
          * in L1); the partial sums of [m0, m1) wait in Y between chunks */
         for (size_t ci = 0; ci < chunks; ci++) {
-            const size_t b0 = ci * QCHUNK;
             for (size_t g = g0; g < g1; g++) {
                 const size_t r0 = g * QROWS > m0 ? g * QROWS : m0, r1 = qmin(m1, (g + 1) * QROWS);
                 for (size_t i = 0; i < n * QROWS; i++) acc[i] = 0.0f;
                 if (ci > 0)
                     for (size_t t = 0; t < n; t++)
                         for (size_t i = r0; i < r1; i++) acc[t * QROWS + (i - g * QROWS)] = y[t * ldy + i];
-                qa_group(fmt, w + pair_offset(G, nb, pair_bytes, g, b0 / 2), qmin(QCHUNK, nb - b0), a + b0 * n * QREC, n,
-                         acc);
+                size_t cb;
+                const uint8_t *seg = chunk_segment(w, G, nb, pair_bytes, g, ci, &cb);
+                qa_group(fmt, seg, cb, a + ci * QCHUNK * n * QREC, n, acc);
                 for (size_t t = 0; t < n; t++)
                     for (size_t i = r0; i < r1; i++) y[t * ldy + i] = acc[t * QROWS + (i - g * QROWS)];
             }
@@ -776,9 +785,9 @@ QA_TARGET static void qa_gemm(int fmt, size_t m, size_t n, size_t k, const void 
                 const size_t c = qmin(QTILE, n - j * QTILE);
                 for (size_t i = 0; i < c * QROWS; i++) acc[i] = 0.0f;
                 for (size_t ci = 0; ci < chunks; ci++) {
-                    const size_t b0 = ci * QCHUNK;
-                    qa_group(fmt, w + pair_offset(G, nb, pair_bytes, g, b0 / 2), qmin(QCHUNK, nb - b0),
-                             a + j * tile_bytes + b0 * c * QREC, c, acc);
+                    size_t cb;
+                    const uint8_t *seg = chunk_segment(w, G, nb, pair_bytes, g, ci, &cb);
+                    qa_group(fmt, seg, cb, a + j * tile_bytes + ci * QCHUNK * c * QREC, c, acc);
                 }
                 const size_t r0 = g * QROWS > m0 ? g * QROWS : m0, r1 = qmin(m1, (g + 1) * QROWS);
                 for (size_t t = 0; t < c; t++)

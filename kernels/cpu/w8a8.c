@@ -222,6 +222,12 @@ void ckernels_w8a8_gemm_portable(size_t m, size_t n, size_t k, const int8_t *qw,
 
 #if defined(__x86_64__)
 
+/* The lanes of rows [lo, hi) in the 16-row group starting at row `base` (base < hi). */
+static inline __mmask16 rows_mask(size_t base, size_t lo, size_t hi) {
+    const size_t first = base < lo ? lo - base : 0, last = wmin(16, hi - base);
+    return (__mmask16)(((1u << last) - 1) & ~((1u << first) - 1));
+}
+
 /* ---- AVX512-VNNI ---- */
 
 #define V5_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")))
@@ -318,9 +324,7 @@ static inline __attribute__((always_inline)) V5_TARGET void v5_pass(const int R,
     for (int r = 0; r < R; r++) {
         const size_t base = row0 + 16 * (size_t)r;
         if (base >= hi) break;
-        const size_t first = base < lo ? lo - base : 0;
-        const size_t last = wmin(16, hi - base);
-        const __mmask16 mk = (__mmask16)(((1u << last) - 1) & ~((1u << first) - 1));
+        const __mmask16 mk = rows_mask(base, lo, hi);
         const __m512 swv = _mm512_loadu_ps(swg + 16 * r);
         for (int t = 0; t < C; t++) {
             const __m512 sc = _mm512_mul_ps(_mm512_set1_ps(sx[t]), swv);
@@ -362,8 +366,7 @@ static inline __attribute__((always_inline)) V5_TARGET void v5_gemv_seg(const in
                                                                         size_t ldy, size_t row0, size_t lo,
                                                                         size_t hi, int first, int last) {
     const int U = C <= 2 ? 4 : 2; /* chains per token: at most 12 accumulators */
-    const size_t f = row0 < lo ? lo - row0 : 0, l = wmin(16, hi - row0);
-    const __mmask16 mk = (__mmask16)(((1u << l) - 1) & ~((1u << f) - 1));
+    const __mmask16 mk = rows_mask(row0, lo, hi);
     __m512i acc[WGEMV][4];
     for (int t = 0; t < C; t++) {
         acc[t][0] = first ? _mm512_set1_epi32(corr[t]) : _mm512_maskz_loadu_epi32(mk, y + t * ldy + row0);
